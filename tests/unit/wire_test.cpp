@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include "ssh/wire/reader.hpp"
+#include "ssh/wire/writer.hpp"
+
+namespace ssh::wire {
+namespace {
+
+TEST(Wire, RoundTripsEveryType) {
+  Bytes buffer;
+  Writer writer(buffer);
+  writer.u8(7);
+  writer.boolean(true);
+  writer.u32(0xdeadbeef);
+  writer.u64(0x0102030405060708ULL);
+  writer.string("hello");
+  writer.name_list({"a", "bc"});
+  const std::uint8_t magnitude[] = {0x00, 0x80, 0x01};
+  writer.mpint_unsigned(magnitude);
+
+  Reader reader(buffer);
+  EXPECT_EQ(reader.u8(), 7);
+  EXPECT_TRUE(reader.boolean());
+  EXPECT_EQ(reader.u32(), 0xdeadbeefU);
+  EXPECT_EQ(reader.u64(), 0x0102030405060708ULL);
+  EXPECT_EQ(reader.text(), "hello");
+  EXPECT_EQ(reader.name_list(), (std::vector<std::string>{"a", "bc"}));
+  auto mp = reader.mpint();
+  ASSERT_EQ(mp.size(), 3U);
+  EXPECT_EQ(mp[0], 0);
+  EXPECT_EQ(mp[1], 0x80);
+  EXPECT_TRUE(reader.finished());
+}
+
+TEST(Wire, TruncatedStringFailsWithoutAllocating) {
+  const std::uint8_t data[] = {0xff, 0xff, 0xff, 0xff, 'a'};
+  Reader reader(data);
+  EXPECT_TRUE(reader.string().empty());
+  EXPECT_FALSE(reader.ok());
+  EXPECT_EQ(reader.u32(), 0U);  // sticky
+}
+
+TEST(Wire, RejectsNegativeAndNonMinimalMpints) {
+  const std::uint8_t negative[] = {0, 0, 0, 1, 0x80};
+  Reader a(negative);
+  a.mpint();
+  EXPECT_FALSE(a.ok());
+  const std::uint8_t padded[] = {0, 0, 0, 2, 0x00, 0x01};
+  Reader b(padded);
+  b.mpint();
+  EXPECT_FALSE(b.ok());
+}
+
+TEST(Wire, RejectsEmptyNameInList) {
+  Bytes buffer;
+  Writer(buffer).string("a,,b");
+  Reader reader(buffer);
+  reader.name_list();
+  EXPECT_FALSE(reader.ok());
+}
+
+}  // namespace
+}  // namespace ssh::wire
