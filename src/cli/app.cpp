@@ -4,17 +4,24 @@
 
 #include <iostream>
 
+#include "cli/ssh_command.hpp"
+
 namespace cli {
 
 int run_limactl(int argc, char** argv) {
   CLI::App app{"limactl: Lima-style VM manager with a built-in SSH stack"};
   app.set_version_flag("--version", std::string("limactl ") + LIMACTL_VERSION);
   app.require_subcommand(1);
+
+  SshCommandOptions ssh_options;
+  setup_ssh_command(app, ssh_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (app.got_subcommand("ssh")) return run_ssh_command(ssh_options);
   return 0;
 }
 

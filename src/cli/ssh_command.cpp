@@ -1,0 +1,471 @@
+#include "cli/ssh_command.hpp"
+
+#include <botan/auto_rng.h>
+#include <botan/system_rng.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/logging.hpp"
+#include "cli/stdin_reader.hpp"
+#include "cli/terminal.hpp"
+#include "ssh/asio/client_driver.hpp"
+#include "ssh/client_session.hpp"
+#include "ssh/config/client_options.hpp"
+#include "ssh/config/host_key_check.hpp"
+#include "ssh/config/session_config.hpp"
+#include "ssh/config/ssh_config.hpp"
+#include "ssh/connection/connection.hpp"
+#include "ssh/log.hpp"
+
+namespace cli {
+namespace {
+
+constexpr int kExitFailure = 255;
+// Environment variable a non-interactive caller (tests, scripts) may use
+// to supply the password instead of a terminal prompt.
+constexpr const char* kPasswordVariable = "LIMACTL_SSH_PASSWORD";
+
+void write_all(int fd, ssh::ByteView data) {
+  while (!data.empty()) {
+    const ssize_t written = ::write(fd, data.data(), data.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    data = data.subspan(static_cast<std::size_t>(written));
+  }
+}
+
+std::optional<std::string> read_secret_from_tty(const std::string& prompt) {
+  FILE* tty = std::fopen("/dev/tty", "r+");
+  if (!tty) return std::nullopt;
+  const int fd = ::fileno(tty);
+  termios saved{};
+  const bool have_attributes = ::tcgetattr(fd, &saved) == 0;
+  if (have_attributes) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  std::fputs(prompt.c_str(), tty);
+  std::fflush(tty);
+  std::string line;
+  int c;
+  while ((c = std::fgetc(tty)) != EOF && c != '\n') line.push_back(static_cast<char>(c));
+  if (have_attributes) ::tcsetattr(fd, TCSAFLUSH, &saved);
+  std::fputs("\n", tty);
+  std::fclose(tty);
+  if (c == EOF && line.empty()) return std::nullopt;
+  return line;
+}
+
+// One interactive or exec session over one connection: the application
+// logic that ssh(1) runs on top of the protocol.
+class SshRun : public ssh::ClientSessionCallbacks,
+               public ssh::connection::ChannelHandler,
+               public std::enable_shared_from_this<SshRun> {
+ public:
+  SshRun(asio::io_context& io, const ssh::config::ClientOptions& options,
+         ssh::config::HostKeyPolicy host_key_policy, std::string command, bool want_tty)
+      : io_(io),
+        options_(options),
+        host_key_policy_(std::move(host_key_policy)),
+        command_(std::move(command)),
+        want_tty_(want_tty) {}
+
+  void attach(ssh::ClientSession& session, ssh::net::ClientDriver& driver) {
+    session_ = &session;
+    driver_ = &driver;
+  }
+
+  int exit_code() const { return exit_code_; }
+  bool channel_closed() const { return channel_closed_; }
+
+  // --- ClientSessionCallbacks ---
+  ssh::Status verify_host_key(const ssh::keys::PublicKey& key, std::string_view) override {
+    const auto decision = ssh::config::check_host_key(host_key_policy_, options_.hostname,
+                                                      options_.port, key);
+    if (!decision.accepted) {
+      return ssh::Error{ssh::DisconnectReason::HostKeyNotVerifiable, decision.reason};
+    }
+    if (decision.key_changed) std::cerr << "WARNING: " << decision.reason << "\n";
+    if (!decision.added_to.empty() && options_.log_level >= ssh::config::LogLevel::Info) {
+      std::cerr << "Warning: Permanently added '" << options_.hostname << "' ("
+                << key.type() << ") to the list of known hosts.\n";
+    }
+    return {};
+  }
+
+  std::optional<std::string> password_for(std::string_view user) override {
+    if (const char* given = std::getenv(kPasswordVariable)) return std::string(given);
+    if (options_.batch_mode) return std::nullopt;
+    return read_secret_from_tty(std::string(user) + "@" + options_.hostname + "'s password: ");
+  }
+
+  std::optional<std::vector<std::string>> keyboard_interactive(
+      const ssh::auth::UserauthInfoRequest& request) override {
+    std::vector<std::string> answers;
+    const char* given = std::getenv(kPasswordVariable);
+    for (const auto& prompt : request.prompts) {
+      if (given) {
+        answers.emplace_back(given);
+        continue;
+      }
+      if (options_.batch_mode) return std::nullopt;
+      auto answer = read_secret_from_tty(prompt.text);
+      if (!answer) return std::nullopt;
+      answers.push_back(std::move(*answer));
+    }
+    return answers;
+  }
+
+  void banner(std::string_view text) override {
+    if (options_.log_level >= ssh::config::LogLevel::Info) std::cerr << text;
+  }
+
+  void on_authenticated() override {
+    auto opened = session_->connection().open_channel(ssh::connection::SessionOpen{},
+                                                      shared_from_this());
+    if (!opened) {
+      fail_run(opened.error().message);
+      return;
+    }
+    channel_ = *opened;
+  }
+
+  // --- ChannelHandler ---
+  void on_open_confirmed(std::uint32_t id) override {
+    auto& connection = session_->connection();
+    if (want_tty_) {
+      const auto size = terminal_size().value_or(TerminalSize{});
+      ssh::connection::PtyRequest pty;
+      pty.term = terminal_type();
+      pty.columns = size.columns;
+      pty.rows = size.rows;
+      pty.width_pixels = size.width_pixels;
+      pty.height_pixels = size.height_pixels;
+      pty.modes = ssh::connection::encode_terminal_modes({});
+      (void)connection.request_pty(id, pty, true);
+      pending_replies_.push_back(Reply::Pty);
+      if (stdin_is_terminal()) raw_mode_ = std::make_unique<RawModeGuard>();
+      watch_window_size();
+    }
+    if (command_.empty()) {
+      (void)connection.request_shell(id, true);
+      pending_replies_.push_back(Reply::Shell);
+    } else {
+      (void)connection.request_exec(id, command_, true);
+      pending_replies_.push_back(Reply::Exec);
+    }
+    start_stdin();
+    driver_->kick();
+  }
+
+  void on_open_failed(std::uint32_t, ssh::connection::OpenFailureReason reason,
+                      std::string_view description) override {
+    fail_run("channel 0: open failed: " +
+             std::string(ssh::connection::open_failure_reason_name(reason)) + ": " +
+             std::string(description));
+  }
+
+  void on_data(std::uint32_t, ssh::ByteView data) override { write_all(STDOUT_FILENO, data); }
+
+  void on_extended_data(std::uint32_t, std::uint32_t type, ssh::ByteView data) override {
+    if (type == 1) write_all(STDERR_FILENO, data);
+  }
+
+  bool on_request(std::uint32_t, std::string_view type, bool, ssh::ByteView data) override {
+    using namespace ssh::connection;
+    if (auto status = decode_typed<ExitStatusRequest>(type, data)) {
+      exit_code_ = static_cast<int>(status->exit_status & 0xff);
+      return true;
+    }
+    if (auto signal = decode_typed<ExitSignalRequest>(type, data)) {
+      ssh::log::get("session")->debug("remote command killed by signal {}{}", signal->signal_name,
+                                      signal->core_dumped ? " (core dumped)" : "");
+      exit_code_ = kExitFailure;
+      return true;
+    }
+    return false;
+  }
+
+  void on_request_reply(std::uint32_t id, bool success) override {
+    if (pending_replies_.empty()) return;
+    const Reply what = pending_replies_.front();
+    pending_replies_.pop_front();
+    if (success) return;
+    if (what == Reply::Pty) {
+      std::cerr << "PTY allocation request failed on channel 0\r\n";
+    } else {
+      std::cerr << (what == Reply::Exec ? "exec" : "shell") << " request failed on channel 0\n";
+      exit_code_ = kExitFailure;
+      (void)session_->connection().close(id);
+    }
+  }
+
+  void on_close(std::uint32_t) override {
+    channel_closed_ = true;
+    raw_mode_.reset();
+    session_->disconnect("disconnected by user");
+    driver_->kick();
+  }
+
+  void on_send_window_available(std::uint32_t) override { pump_stdin(); }
+
+ private:
+  enum class Reply { Pty, Exec, Shell };
+
+  void fail_run(const std::string& message) {
+    std::cerr << message << "\n";
+    exit_code_ = kExitFailure;
+    session_->disconnect(message);
+    driver_->kick();
+  }
+
+  void start_stdin() {
+    stdin_reader_ = std::make_unique<StdinReader>(io_, [this](ssh::Bytes& chunk) {
+      if (chunk.empty()) {
+        stdin_eof_ = true;
+      } else {
+        stdin_queue_.push_back(std::move(chunk));
+      }
+      pump_stdin();
+    });
+    stdin_reader_->start();
+  }
+
+  void pump_stdin() {
+    auto& connection = session_->connection();
+    if (channel_closed_ || !connection.has_channel(channel_)) return;
+    while (!stdin_queue_.empty()) {
+      auto& front = stdin_queue_.front();
+      const ssh::ByteView rest = ssh::ByteView(front).subspan(stdin_offset_);
+      auto sent = connection.send_data(channel_, rest);
+      if (!sent) return;
+      stdin_offset_ += *sent;
+      if (stdin_offset_ < front.size()) break;  // window full; wait for more
+      stdin_offset_ = 0;
+      stdin_reader_->release(std::move(front));
+      stdin_queue_.pop_front();
+    }
+    if (stdin_queue_.empty() && stdin_eof_ && !eof_sent_) {
+      eof_sent_ = true;
+      (void)connection.send_eof(channel_);
+    }
+    driver_->kick();
+  }
+
+  void watch_window_size() {
+    signals_ = std::make_unique<asio::signal_set>(io_, SIGWINCH);
+    wait_for_resize();
+  }
+
+  void wait_for_resize() {
+    signals_->async_wait([this](std::error_code ec, int) {
+      if (ec || channel_closed_) return;
+      if (auto size = terminal_size()) {
+        ssh::connection::WindowChangeRequest change{size->columns, size->rows, size->width_pixels,
+                                                    size->height_pixels};
+        (void)session_->connection().send_window_change(channel_, change);
+        driver_->kick();
+      }
+      wait_for_resize();
+    });
+  }
+
+  asio::io_context& io_;
+  const ssh::config::ClientOptions& options_;
+  ssh::config::HostKeyPolicy host_key_policy_;
+  std::string command_;
+  bool want_tty_;
+  ssh::ClientSession* session_ = nullptr;
+  ssh::net::ClientDriver* driver_ = nullptr;
+  std::uint32_t channel_ = 0;
+  bool channel_closed_ = false;
+  int exit_code_ = kExitFailure;
+  std::deque<Reply> pending_replies_;
+  std::unique_ptr<StdinReader> stdin_reader_;
+  std::deque<ssh::Bytes> stdin_queue_;
+  std::size_t stdin_offset_ = 0;
+  bool stdin_eof_ = false;
+  bool eof_sent_ = false;
+  std::unique_ptr<RawModeGuard> raw_mode_;
+  std::unique_ptr<asio::signal_set> signals_;
+};
+
+std::string join_command(const std::vector<std::string>& words) {
+  std::string command;
+  for (const auto& word : words) {
+    if (!command.empty()) command += ' ';
+    command += word;
+  }
+  return command;
+}
+
+ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
+                                           std::vector<std::string>& command_words) {
+  using namespace ssh::config;
+  if (cli_options.destination_and_command.empty()) {
+    throw std::invalid_argument("no destination given");
+  }
+  ClientOptions options;
+  std::string destination = cli_options.destination_and_command.front();
+  command_words.assign(cli_options.destination_and_command.begin() + 1,
+                       cli_options.destination_and_command.end());
+
+  // Command-line values come first: first obtained value wins.
+  if (cli_options.verbosity > 0 || cli_options.quiet) {
+    apply_option(options, "LogLevel",
+                 cli_options.quiet                  ? "QUIET"
+                 : cli_options.verbosity == 1       ? "DEBUG1"
+                 : cli_options.verbosity == 2       ? "DEBUG2"
+                                                    : "DEBUG3");
+  }
+  if (const auto at = destination.rfind('@'); at != std::string::npos) {
+    apply_option(options, "User", destination.substr(0, at));
+    destination = destination.substr(at + 1);
+  }
+  if (!cli_options.login_name.empty()) apply_option(options, "User", cli_options.login_name);
+  if (cli_options.port > 0) apply_option(options, "Port", std::to_string(cli_options.port));
+  for (const auto& file : cli_options.identity_files) apply_option(options, "IdentityFile", file);
+  for (const auto& argument : cli_options.options) {
+    const auto [keyword, value] = parse_option_argument(argument);
+    if (apply_option(options, keyword, value) == ApplyResult::NotImplemented) {
+      ssh::log::get("config")->debug("option {} is not implemented; ignored", keyword);
+    }
+  }
+  options.host = destination;
+
+  std::vector<ConfigWarning> warnings;
+  if (!cli_options.config_file.empty()) {
+    if (cli_options.config_file != "none") {
+      warnings = apply_config_file(options, cli_options.config_file, destination);
+    }
+  } else {
+    ConfigFileSettings user_settings;
+    user_settings.missing_file_is_error = false;
+    warnings = apply_config_file(options, std::filesystem::path(home_directory()) / ".ssh/config",
+                                 destination, user_settings);
+    ConfigFileSettings system_settings;
+    system_settings.missing_file_is_error = false;
+    system_settings.include_directory = "/etc/ssh";
+    auto more = apply_config_file(options, "/etc/ssh/ssh_config", destination, system_settings);
+    warnings.insert(warnings.end(), more.begin(), more.end());
+  }
+  for (const auto& warning : warnings) ssh::log::get("config")->debug("{}", warning.to_string());
+  finalize_options(options);
+  return options;
+}
+
+}  // namespace
+
+void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
+  auto* command = app.add_subcommand(
+      "ssh", "Log into a remote host and run a command or a shell (OpenSSH's ssh, in process)");
+  command->add_option("-p", options.port, "Port to connect to on the remote host");
+  command->add_option("-l", options.login_name, "User to log in as");
+  command->add_option("-i", options.identity_files, "Identity (private key) file")
+      ->allow_extra_args(false);
+  command->add_option("-o", options.options, "Option in ssh_config format (Key=Value)")
+      ->allow_extra_args(false);
+  command->add_option("-F", options.config_file,
+                      "Configuration file (default ~/.ssh/config; 'none' for none)");
+  command->add_flag("-t", options.force_tty,
+                    "Force pseudo-terminal allocation (twice: even without a local tty)");
+  command->add_flag("-T", options.disable_tty, "Disable pseudo-terminal allocation");
+  command->add_flag("-q", options.quiet, "Quiet mode");
+  command->add_flag("-v", options.verbosity, "Verbose mode (repeat for more)");
+  // Everything from the destination on belongs to the remote command, even
+  // words that look like options (as in ssh), so it is left unparsed.
+  command->prefix_command();
+  command->callback([command, &options] { options.destination_and_command = command->remaining(); });
+}
+
+int run_ssh_command(const SshCommandOptions& cli_options) {
+  ssh::config::ClientOptions options;
+  std::vector<std::string> command_words;
+  try {
+    options = resolve_options(cli_options, command_words);
+  } catch (const std::exception& error) {
+    std::cerr << "limactl ssh: " << error.what() << "\n";
+    return kExitFailure;
+  }
+  configure_logging(options.log_level);
+
+  ssh::ClientSessionConfig session_config;
+  ssh::config::LoadedIdentities identities;
+  try {
+    session_config = ssh::config::make_session_config(options);
+    identities = ssh::config::load_identities(options);
+  } catch (const std::exception& error) {
+    std::cerr << "limactl ssh: " << error.what() << "\n";
+    return kExitFailure;
+  }
+  for (const auto& warning : identities.warnings) std::cerr << "Warning: " << warning << "\n";
+  session_config.auth.identities = std::move(identities.identities);
+
+  const std::string command = join_command(command_words);
+  bool want_tty = false;
+  switch (options.request_tty) {
+    case ssh::config::RequestTty::Force: want_tty = true; break;
+    case ssh::config::RequestTty::Yes: want_tty = stdin_is_terminal(); break;
+    case ssh::config::RequestTty::No: want_tty = false; break;
+    case ssh::config::RequestTty::Auto: want_tty = command.empty() && stdin_is_terminal(); break;
+  }
+  if (cli_options.disable_tty) want_tty = false;
+  if (cli_options.force_tty >= 2) want_tty = true;
+  if (cli_options.force_tty == 1) {
+    want_tty = stdin_is_terminal();
+    if (!want_tty && options.log_level >= ssh::config::LogLevel::Info) {
+      std::cerr << "Pseudo-terminal will not be allocated because stdin is not a terminal.\n";
+    }
+  }
+
+  auto host_key_policy = ssh::config::HostKeyPolicy::from_options(options);
+  if (!options.batch_mode && stdin_is_terminal()) {
+    host_key_policy.confirm = [](const std::string& question) {
+      auto answer = read_secret_from_tty(question + " (yes/no)? ");
+      return answer && *answer == "yes";
+    };
+  }
+
+  asio::io_context io;
+  auto run = std::make_shared<SshRun>(io, options, std::move(host_key_policy), command, want_tty);
+  Botan::AutoSeeded_RNG rng;
+  ssh::ClientSession session(std::move(session_config), *run, rng);
+  ssh::net::ClientDriver driver(io, session);
+  run->attach(session, driver);
+
+  std::optional<ssh::Error> failure;
+  driver.set_closed_handler([&](const std::optional<ssh::Error>& error) {
+    failure = error;
+    io.stop();
+  });
+  ssh::net::ConnectOptions connect;
+  connect.host = options.hostname;
+  connect.port = options.port;
+  if (options.connect_timeout) connect.handshake_timeout = *options.connect_timeout;
+  driver.connect(connect);
+  io.run();
+
+  if (!run->channel_closed()) {
+    std::string message = failure ? failure->message : "connection closed";
+    if (failure && failure->reason == ssh::DisconnectReason::HostKeyNotVerifiable &&
+        message.find("Host key verification failed") == std::string::npos) {
+      message = "Host key verification failed: " + message;
+    }
+    std::cerr << message << "\n";
+    return kExitFailure;
+  }
+  return run->exit_code();
+}
+
+}  // namespace cli

@@ -1,0 +1,28 @@
+// `limactl ssh`: OpenSSH's ssh client, in process.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace cli {
+
+struct SshCommandOptions {
+  int port = 0;  // 0 = not given
+  std::string login_name;
+  std::vector<std::string> identity_files;
+  std::vector<std::string> options;  // -o Key=Value
+  std::string config_file;
+  int force_tty = 0;  // -t count
+  bool disable_tty = false;
+  bool quiet = false;
+  int verbosity = 0;
+  // Destination followed by the remote command words.
+  std::vector<std::string> destination_and_command;
+};
+
+void setup_ssh_command(CLI::App& app, SshCommandOptions& options);
+int run_ssh_command(const SshCommandOptions& options);
+
+}  // namespace cli

@@ -1,0 +1,85 @@
+#include "ssh/config/session_config.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ssh/crypto/cipher.hpp"
+#include "ssh/kex/kex.hpp"
+#include "ssh/keys/keys.hpp"
+#include "ssh/log.hpp"
+
+namespace ssh::config {
+namespace {
+
+std::vector<std::string> resolve(const std::string& spec, const std::vector<std::string>& defaults,
+                                 const std::vector<std::string>& supported) {
+  if (spec.empty()) return defaults;
+  return resolve_algorithm_list(spec, defaults, supported);
+}
+
+}  // namespace
+
+ClientSessionConfig make_session_config(const ClientOptions& options) {
+  ClientSessionConfig config;
+  auto& policy = config.transport.policy;
+  using transport::AlgorithmPolicy;
+  policy.kex =
+      resolve(options.kex_algorithms, AlgorithmPolicy::default_kex(), kex::supported_kex());
+  policy.host_key = resolve(options.host_key_algorithms, AlgorithmPolicy::default_host_key(),
+                            keys::supported_signature_algorithms());
+  policy.ciphers =
+      resolve(options.ciphers, AlgorithmPolicy::default_ciphers(), crypto::supported_ciphers());
+  policy.macs = resolve(options.macs, AlgorithmPolicy::default_macs(), crypto::supported_macs());
+  if (options.rekey_limit_bytes && *options.rekey_limit_bytes > 0) {
+    config.transport.rekey_bytes = *options.rekey_limit_bytes;
+  }
+  config.transport.rekey_interval = options.rekey_limit_seconds;
+
+  config.auth.user = options.user;
+  std::vector<std::string> methods = options.preferred_authentications;
+  if (methods.empty()) methods = {"publickey", "keyboard-interactive", "password"};
+  config.auth.methods.clear();
+  for (const auto& method : methods) {
+    if (method == "publickey" && !options.pubkey_authentication) continue;
+    if (method == "password" && (!options.password_authentication)) continue;
+    if (method == "keyboard-interactive" && !options.kbd_interactive_authentication) continue;
+    config.auth.methods.push_back(method);
+  }
+  config.keepalive_interval = options.server_alive_interval;
+  config.keepalive_count_max = options.server_alive_count_max;
+  return config;
+}
+
+LoadedIdentities load_identities(const ClientOptions& options) {
+  LoadedIdentities loaded;
+  if (!options.pubkey_authentication) return loaded;
+  const bool defaults = options.identity_files.empty();
+  const auto files = defaults ? default_identity_files(home_directory()) : options.identity_files;
+  for (const auto& file : files) {
+    std::error_code error;
+    if (!std::filesystem::exists(file, error)) {
+      if (!defaults) loaded.warnings.push_back("no such identity: " + file);
+      log::get("auth")->debug("identity file {} not found", file);
+      continue;
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      loaded.warnings.push_back("cannot read identity " + file);
+      continue;
+    }
+    auto key = keys::PrivateKey::from_openssh(text.str());
+    if (!key) {
+      loaded.warnings.push_back("cannot load identity " + file + ": " + key.error().message);
+      continue;
+    }
+    log::get("auth")->debug("loaded identity {} ({} {})", file, key->public_key().type(),
+                            key->public_key().fingerprint_sha256());
+    loaded.identities.push_back({file, std::move(*key)});
+  }
+  return loaded;
+}
+
+}  // namespace ssh::config
