@@ -1,0 +1,298 @@
+#include "ssh/config/known_hosts.hpp"
+
+#include <botan/auto_rng.h>
+#include <botan/base64.h>
+#include <botan/mac.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <system_error>
+
+#include "ssh/config/pattern.hpp"
+#include "ssh/wire/reader.hpp"
+
+namespace ssh::config {
+namespace {
+
+constexpr std::string_view kHashMagic = "|1|";
+// HMAC-SHA1: salt (the HMAC key) and hash are both one SHA-1 digest long.
+constexpr std::size_t kHashedFieldSize = 20;
+
+Bytes hmac_sha1(ByteView key, std::string_view data) {
+  auto mac = Botan::MessageAuthenticationCode::create_or_throw("HMAC(SHA-1)");
+  mac->set_key(key.data(), key.size());
+  mac->update(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+  const auto digest = mac->final();
+  return Bytes(digest.begin(), digest.end());
+}
+
+std::optional<Bytes> decode_base64(std::string_view text) {
+  try {
+    const auto decoded = Botan::base64_decode(std::string(text), /*ignore_ws=*/false);
+    return Bytes(decoded.begin(), decoded.end());
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Splits off the next whitespace-separated field of `rest`.
+std::string_view next_field(std::string_view& rest) {
+  const std::size_t start = rest.find_first_not_of(" \t");
+  if (start == std::string_view::npos) {
+    rest = {};
+    return {};
+  }
+  rest.remove_prefix(start);
+  const std::size_t end = std::min(rest.find_first_of(" \t"), rest.size());
+  const std::string_view field = rest.substr(0, end);
+  rest.remove_prefix(end);
+  return field;
+}
+
+// Parses one non-blank, non-comment line; returns an error message for a
+// malformed one.
+std::string parse_entry(std::string_view line, KnownHostEntry& entry) {
+  std::string_view rest = line;
+  std::string_view field = next_field(rest);
+  if (field.front() == '@') {
+    if (field == "@revoked") {
+      entry.marker = KnownHostMarker::Revoked;
+    } else if (field == "@cert-authority") {
+      entry.marker = KnownHostMarker::CertAuthority;
+    } else {
+      return "unknown marker \"" + std::string(field) + "\"";
+    }
+    field = next_field(rest);
+    if (field.empty()) return "missing host names after the marker";
+  }
+
+  entry.hosts = field;
+  if (field.front() == '|') {
+    if (!field.starts_with(kHashMagic)) return "unsupported hashed host name format";
+    const std::string_view salt_and_hash = field.substr(kHashMagic.size());
+    const std::size_t separator = salt_and_hash.find('|');
+    if (separator == std::string_view::npos) return "malformed hashed host name";
+    auto salt = decode_base64(salt_and_hash.substr(0, separator));
+    auto hash = decode_base64(salt_and_hash.substr(separator + 1));
+    if (!salt || !hash || salt->size() != kHashedFieldSize || hash->size() != kHashedFieldSize) {
+      return "malformed hashed host name";
+    }
+    entry.hashed = true;
+    entry.salt = std::move(*salt);
+    entry.hash = std::move(*hash);
+  }
+
+  const std::string_view key_type = next_field(rest);
+  const std::string_view encoded_key = next_field(rest);
+  if (key_type.empty() || encoded_key.empty()) return "missing key type or key";
+  if (std::all_of(key_type.begin(), key_type.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return "SSH protocol 1 keys are not supported";
+  }
+  auto blob = decode_base64(encoded_key);
+  if (!blob || blob->empty()) return "invalid base64 in the key";
+  // The blob names its own type; a disagreement means a corrupted line.
+  wire::Reader reader(*blob);
+  const std::string_view blob_type = reader.text();
+  if (!reader.ok() || blob_type != key_type) {
+    return "key type \"" + std::string(key_type) + "\" does not match the key";
+  }
+  entry.key_type = key_type;
+  entry.key_blob = std::move(*blob);
+
+  const std::size_t comment_start = rest.find_first_not_of(" \t");
+  if (comment_start != std::string_view::npos) entry.comment = rest.substr(comment_start);
+  return {};
+}
+
+Status io_error(const std::filesystem::path& file, std::string_view action, int error_number) {
+  return Error{
+      DisconnectReason::ByApplication,
+      "cannot " + std::string(action) + " " + file.string() + ": " + std::strerror(error_number)};
+}
+
+// Makes missing parent directories, each with mode 0700 like ~/.ssh.
+Status create_parent_directories(const std::filesystem::path& file) {
+  const std::filesystem::path parent = file.parent_path();
+  if (parent.empty()) return {};
+  std::error_code error;
+  if (std::filesystem::is_directory(parent, error)) return {};
+  std::filesystem::path partial;
+  for (const auto& component : parent) {
+    partial /= component;
+    if (std::filesystem::is_directory(partial, error)) continue;
+    if (mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      return io_error(partial, "create directory", errno);
+    }
+  }
+  return {};
+}
+
+// Whether a regular file's last byte is not a newline (appending there would
+// glue our entry onto the last line).
+bool lacks_final_newline(int fd) {
+  struct stat info {};
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size == 0) return false;
+  char last = '\n';
+  if (pread(fd, &last, 1, info.st_size - 1) != 1) return false;
+  return last != '\n';
+}
+
+}  // namespace
+
+std::string known_hosts_name(std::string_view host, std::uint16_t port) {
+  const std::string lowered = to_lower_ascii(host);
+  if (port == 22) return lowered;
+  return "[" + lowered + "]:" + std::to_string(port);
+}
+
+std::string hash_known_hosts_name(std::string_view name, ByteView salt) {
+  const Bytes hash = hmac_sha1(salt, name);
+  return std::string(kHashMagic) + Botan::base64_encode(salt.data(), salt.size()) + "|" +
+         Botan::base64_encode(hash.data(), hash.size());
+}
+
+bool KnownHostEntry::matches_name(std::string_view name) const {
+  if (hashed) return hmac_sha1(salt, name) == hash;
+  return match_pattern_list(name, hosts, /*case_insensitive=*/true) == PatternListMatch::Match;
+}
+
+std::string KnownHostsProblem::to_string() const {
+  if (line == 0) return file + ": " + message;
+  return file + " line " + std::to_string(line) + ": " + message;
+}
+
+KnownHosts KnownHosts::load(const std::vector<std::string>& files) {
+  KnownHosts known_hosts;
+  for (const auto& file : files) known_hosts.load_file(file);
+  return known_hosts;
+}
+
+bool KnownHosts::load_file(const std::filesystem::path& path) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) return false;
+  if (std::filesystem::is_directory(path, error)) {
+    problems_.push_back({path.string(), 0, "is a directory"});
+    return true;
+  }
+  std::ifstream stream(path, std::ios::binary);
+  std::ostringstream contents;
+  if (stream) contents << stream.rdbuf();
+  if (!stream || stream.bad()) {
+    problems_.push_back({path.string(), 0, "cannot read the file"});
+    return true;
+  }
+  load_text(contents.str(), path.string());
+  return true;
+}
+
+void KnownHosts::load_text(std::string_view text, std::string_view file_name) {
+  std::size_t line_number = 0;
+  std::size_t position = 0;
+  while (position < text.size()) {
+    std::size_t end = text.find('\n', position);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(position, end - position);
+    position = end + 1;
+    ++line_number;
+
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+      line.remove_suffix(1);
+    }
+    const std::size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+
+    KnownHostEntry entry;
+    entry.file = file_name;
+    entry.line = line_number;
+    if (std::string problem = parse_entry(line.substr(first), entry); !problem.empty()) {
+      problems_.push_back({std::string(file_name), line_number, std::move(problem)});
+      continue;
+    }
+    entries_.push_back(std::move(entry));
+  }
+}
+
+HostKeyLookup KnownHosts::lookup(std::string_view host, std::uint16_t port,
+                                 const keys::PublicKey& key) const {
+  return lookup_name(known_hosts_name(host, port), key);
+}
+
+HostKeyLookup KnownHosts::lookup_name(std::string_view name, const keys::PublicKey& key) const {
+  const std::string lowered = to_lower_ascii(name);
+  HostKeyLookup result;
+  const KnownHostEntry* match = nullptr;
+  const KnownHostEntry* mismatch = nullptr;
+  for (const auto& entry : entries_) {
+    // Certificate authorities vouch for certificates, never for a plain key.
+    if (entry.marker == KnownHostMarker::CertAuthority) continue;
+    if (!entry.matches_name(lowered)) continue;
+    const bool same_key = entry.key_type == key.type() && entry.key_blob == key.blob();
+    if (entry.marker == KnownHostMarker::Revoked) {
+      // A revoked key stays refused whatever else is recorded.
+      if (same_key) {
+        result.status = HostKeyStatus::Revoked;
+        result.file = entry.file;
+        result.line = entry.line;
+        result.known_key_types.clear();
+        return result;
+      }
+      continue;
+    }
+    if (std::find(result.known_key_types.begin(), result.known_key_types.end(), entry.key_type) ==
+        result.known_key_types.end()) {
+      result.known_key_types.push_back(entry.key_type);
+    }
+    if (same_key && match == nullptr) match = &entry;
+    if (!same_key && entry.key_type == key.type() && mismatch == nullptr) mismatch = &entry;
+  }
+  const KnownHostEntry* reported = match ? match : mismatch;
+  if (reported != nullptr) {
+    result.status = match ? HostKeyStatus::Match : HostKeyStatus::Mismatch;
+    result.file = reported->file;
+    result.line = reported->line;
+  }
+  return result;
+}
+
+Status add_known_host(const std::filesystem::path& file, std::string_view host, std::uint16_t port,
+                      const keys::PublicKey& key, bool hashed) {
+  const std::string name = known_hosts_name(host, port);
+  std::string host_field = name;
+  if (hashed) {
+    Botan::AutoSeeded_RNG rng;
+    Bytes salt(kHashedFieldSize);
+    rng.randomize(salt.data(), salt.size());
+    host_field = hash_known_hosts_name(name, salt);
+  }
+  std::string line = host_field + " " + key.type() + " " +
+                     Botan::base64_encode(key.blob().data(), key.blob().size()) + "\n";
+
+  if (Status created = create_parent_directories(file); !created) return created;
+  // Read access lets us check the last byte; a write-only file still gets the line.
+  int fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EACCES) fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return io_error(file, "open", errno);
+  if (lacks_final_newline(fd)) line.insert(line.begin(), '\n');
+  std::string_view remaining = line;
+  while (!remaining.empty()) {
+    const ssize_t written = ::write(fd, remaining.data(), remaining.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      const int error_number = errno;
+      ::close(fd);
+      return io_error(file, "write", error_number);
+    }
+    remaining.remove_prefix(static_cast<std::size_t>(written));
+  }
+  if (::close(fd) != 0) return io_error(file, "write", errno);
+  return {};
+}
+
+}  // namespace ssh::config

@@ -1,0 +1,468 @@
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "ssh/config/client_options.hpp"
+
+namespace ssh::config {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+ClientOptions apply_all(const std::vector<std::pair<std::string, std::string>>& lines) {
+  ClientOptions options;
+  for (const auto& [keyword, value] : lines) apply_option(options, keyword, value);
+  return options;
+}
+
+std::string error_message_of(ClientOptions& options, std::string_view keyword,
+                             std::string_view value) {
+  try {
+    apply_option(options, keyword, value);
+  } catch (const std::invalid_argument& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+TEST(ConfigOptions, DefaultsAreOpenSshs) {
+  const ClientOptions options;
+  EXPECT_EQ(options.port, 22);
+  EXPECT_TRUE(options.hostname.empty());
+  EXPECT_TRUE(options.user.empty());
+  EXPECT_TRUE(options.identity_files.empty());
+  EXPECT_TRUE(options.ciphers.empty());
+  EXPECT_EQ(options.strict_host_key_checking, StrictHostKeyChecking::Ask);
+  EXPECT_EQ(options.user_known_hosts_files, (Strings{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}));
+  EXPECT_EQ(options.global_known_hosts_files,
+            (Strings{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}));
+  EXPECT_FALSE(options.rekey_limit_bytes);
+  EXPECT_FALSE(options.rekey_limit_seconds);
+  EXPECT_EQ(options.server_alive_interval.count(), 0);
+  EXPECT_EQ(options.server_alive_count_max, 3);
+  EXPECT_FALSE(options.connect_timeout);
+  EXPECT_FALSE(options.batch_mode);
+  EXPECT_TRUE(options.password_authentication);
+  EXPECT_TRUE(options.kbd_interactive_authentication);
+  EXPECT_TRUE(options.pubkey_authentication);
+  EXPECT_FALSE(options.identities_only);
+  EXPECT_EQ(options.request_tty, RequestTty::Auto);
+  EXPECT_EQ(options.log_level, LogLevel::Info);
+  EXPECT_TRUE(options.pinned_host_key_fingerprints.empty());
+}
+
+TEST(ConfigOptions, ParseOptionArgumentAcceptsEveryForm) {
+  using Pair = std::pair<std::string, std::string>;
+  EXPECT_EQ(parse_option_argument("Port=2222"), (Pair{"Port", "2222"}));
+  EXPECT_EQ(parse_option_argument("Port 2222"), (Pair{"Port", "2222"}));
+  EXPECT_EQ(parse_option_argument("  Port = 2222  "), (Pair{"Port", "2222"}));
+  EXPECT_EQ(parse_option_argument("Port\t2222\r"), (Pair{"Port", "2222"}));
+  EXPECT_EQ(parse_option_argument("IdentityFile=\"/a b/key\""),
+            (Pair{"IdentityFile", "\"/a b/key\""}));
+  // Only the first '=' separates: values may contain more.
+  EXPECT_EQ(parse_option_argument("SetEnv=A=B"), (Pair{"SetEnv", "A=B"}));
+  EXPECT_THROW(parse_option_argument("=value"), std::invalid_argument);
+  EXPECT_THROW(parse_option_argument("   "), std::invalid_argument);
+}
+
+TEST(ConfigOptions, SplitArgumentsFollowsOpenSshQuoting) {
+  EXPECT_EQ(split_arguments("a b\tc"), (Strings{"a", "b", "c"}));
+  EXPECT_EQ(split_arguments("\"/a b/c\" 'd e'"), (Strings{"/a b/c", "d e"}));
+  EXPECT_EQ(split_arguments("a\\ b"), (Strings{"a b"}));
+  EXPECT_EQ(split_arguments("x\"y z\"w"), (Strings{"xy zw"}));
+  EXPECT_EQ(split_arguments("yes # a comment"), (Strings{"yes"}));
+  EXPECT_EQ(split_arguments("C:\\path"), (Strings{"C:\\path"}));
+  EXPECT_EQ(split_arguments("\"\""), (Strings{""}));
+  EXPECT_THROW(split_arguments("\"open"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, AppliesEveryKeyword) {
+  const ClientOptions options = apply_all({
+      {"HostName", "10.0.0.1"},
+      {"Port", "2222"},
+      {"User", "alice"},
+      {"IdentityFile", "~/.ssh/lima"},
+      {"IdentitiesOnly", "yes"},
+      {"IdentityAgent", "none"},
+      {"Ciphers", "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com"},
+      {"KexAlgorithms", "+diffie-hellman-group14-sha256"},
+      {"HostKeyAlgorithms", "-ssh-rsa*"},
+      {"MACs", "^hmac-sha2-256-etm@openssh.com"},
+      {"StrictHostKeyChecking", "accept-new"},
+      {"UserKnownHostsFile", "/tmp/a /tmp/b"},
+      {"GlobalKnownHostsFile", "/tmp/global"},
+      {"HashKnownHosts", "yes"},
+      {"HostKeyAlias", "lima-default"},
+      {"PinnedHostKey", "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"},
+      {"RekeyLimit", "1G 1h"},
+      {"ServerAliveInterval", "30"},
+      {"ServerAliveCountMax", "5"},
+      {"ConnectTimeout", "10"},
+      {"BatchMode", "yes"},
+      {"PasswordAuthentication", "no"},
+      {"KbdInteractiveAuthentication", "no"},
+      {"PubkeyAuthentication", "yes"},
+      {"PreferredAuthentications", "publickey,password"},
+      {"LogLevel", "DEBUG2"},
+      {"RequestTTY", "force"},
+      {"Compression", "yes"},
+      {"ForwardAgent", "yes"},
+  });
+  EXPECT_EQ(options.hostname, "10.0.0.1");
+  EXPECT_EQ(options.port, 2222);
+  EXPECT_EQ(options.user, "alice");
+  EXPECT_EQ(options.identity_files, (Strings{"~/.ssh/lima"}));
+  EXPECT_TRUE(options.identities_only);
+  EXPECT_EQ(options.identity_agent, "none");
+  EXPECT_EQ(options.ciphers, "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com");
+  EXPECT_EQ(options.kex_algorithms, "+diffie-hellman-group14-sha256");
+  EXPECT_EQ(options.host_key_algorithms, "-ssh-rsa*");
+  EXPECT_EQ(options.macs, "^hmac-sha2-256-etm@openssh.com");
+  EXPECT_EQ(options.strict_host_key_checking, StrictHostKeyChecking::AcceptNew);
+  EXPECT_EQ(options.user_known_hosts_files, (Strings{"/tmp/a", "/tmp/b"}));
+  EXPECT_EQ(options.global_known_hosts_files, (Strings{"/tmp/global"}));
+  EXPECT_TRUE(options.hash_known_hosts);
+  EXPECT_EQ(options.host_key_alias, "lima-default");
+  EXPECT_EQ(options.pinned_host_key_fingerprints,
+            (Strings{"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"}));
+  EXPECT_EQ(options.rekey_limit_bytes, 1ULL << 30);
+  EXPECT_EQ(options.rekey_limit_seconds, std::chrono::seconds(3600));
+  EXPECT_EQ(options.server_alive_interval, std::chrono::seconds(30));
+  EXPECT_EQ(options.server_alive_count_max, 5);
+  EXPECT_EQ(options.connect_timeout, std::chrono::seconds(10));
+  EXPECT_TRUE(options.batch_mode);
+  EXPECT_FALSE(options.password_authentication);
+  EXPECT_FALSE(options.kbd_interactive_authentication);
+  EXPECT_TRUE(options.pubkey_authentication);
+  EXPECT_EQ(options.preferred_authentications, (Strings{"publickey", "password"}));
+  EXPECT_EQ(options.log_level, LogLevel::Debug2);
+  EXPECT_EQ(options.request_tty, RequestTty::Force);
+  EXPECT_TRUE(options.compression);
+  EXPECT_TRUE(options.forward_agent);
+}
+
+TEST(ConfigOptions, KeywordsAndFlagValuesAreCaseInsensitive) {
+  ClientOptions options;
+  EXPECT_EQ(apply_option(options, "PORT", "2200"), ApplyResult::Applied);
+  EXPECT_EQ(apply_option(options, "batchmode", "YES"), ApplyResult::Applied);
+  EXPECT_EQ(apply_option(options, "stricthostkeychecking", "No"), ApplyResult::Applied);
+  EXPECT_EQ(options.port, 2200);
+  EXPECT_TRUE(options.batch_mode);
+  EXPECT_EQ(options.strict_host_key_checking, StrictHostKeyChecking::No);
+}
+
+TEST(ConfigOptions, FirstObtainedValueWins) {
+  ClientOptions options;
+  EXPECT_EQ(apply_option(options, "Port", "2222"), ApplyResult::Applied);
+  EXPECT_EQ(apply_option(options, "Port", "60022"), ApplyResult::AlreadySet);
+  EXPECT_EQ(options.port, 2222);
+  EXPECT_EQ(apply_option(options, "User", "first"), ApplyResult::Applied);
+  EXPECT_EQ(apply_option(options, "user", "second"), ApplyResult::AlreadySet);
+  EXPECT_EQ(options.user, "first");
+  // Setting a flag to its default still counts as set.
+  EXPECT_EQ(apply_option(options, "BatchMode", "no"), ApplyResult::Applied);
+  EXPECT_EQ(apply_option(options, "BatchMode", "yes"), ApplyResult::AlreadySet);
+  EXPECT_FALSE(options.batch_mode);
+  // An alias shares its keyword's slot.
+  EXPECT_EQ(apply_option(options, "KbdInteractiveAuthentication", "no"), ApplyResult::Applied);
+  EXPECT_EQ(apply_option(options, "ChallengeResponseAuthentication", "yes"),
+            ApplyResult::AlreadySet);
+  EXPECT_FALSE(options.kbd_interactive_authentication);
+  // Later values are still checked.
+  EXPECT_THROW(apply_option(options, "Port", "notaport"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, IdentityFilesAndPinsAccumulate) {
+  ClientOptions options;
+  apply_option(options, "IdentityFile", "/cli/key");
+  apply_option(options, "IdentityFile", "/config/key");
+  apply_option(options, "IdentityFile", "/cli/key");  // duplicates are dropped
+  EXPECT_EQ(options.identity_files, (Strings{"/cli/key", "/config/key"}));
+
+  apply_option(options, "PinnedHostKey",
+               "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU,"
+               "SHA256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  apply_option(options, "PinnedHostKey", "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=");
+  EXPECT_EQ(options.pinned_host_key_fingerprints,
+            (Strings{"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
+                     "SHA256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                     "SHA256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}));
+  EXPECT_THROW(apply_option(options, "PinnedHostKey", "MD5:aa:bb"), std::invalid_argument);
+  EXPECT_THROW(apply_option(options, "PinnedHostKey", "SHA256:short"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, UnknownKeywordErrorNamesIt) {
+  ClientOptions options;
+  try {
+    apply_option(options, "NoSuchOption", "yes");
+    FAIL() << "expected an error";
+  } catch (const UnknownOptionError& error) {
+    EXPECT_EQ(error.keyword(), "NoSuchOption");
+    EXPECT_NE(std::string(error.what()).find("NoSuchOption"), std::string::npos);
+  }
+  EXPECT_FALSE(is_known_keyword("NoSuchOption"));
+  EXPECT_TRUE(is_known_keyword("ControlMaster"));
+  EXPECT_TRUE(is_known_keyword("hostname"));
+}
+
+TEST(ConfigOptions, OpenSshKeywordsWeDoNotImplementAreReported) {
+  ClientOptions options;
+  for (const char* keyword :
+       {"ControlMaster", "ControlPath", "ControlPersist", "NoHostAuthenticationForLocalhost",
+        "GSSAPIAuthentication", "SendEnv", "ProxyJump", "controlmaster"}) {
+    EXPECT_EQ(apply_option(options, keyword, "auto"), ApplyResult::NotImplemented) << keyword;
+  }
+  EXPECT_TRUE(options.assigned_keywords.empty());
+}
+
+TEST(ConfigOptions, BadValuesNameTheKeyword) {
+  ClientOptions options;
+  EXPECT_EQ(error_message_of(options, "Port", "0"), "Port: bad port number \"0\"");
+  EXPECT_EQ(error_message_of(options, "port", "65536"), "Port: bad port number \"65536\"");
+  EXPECT_EQ(error_message_of(options, "BatchMode", "maybe"),
+            "BatchMode: bad value \"maybe\" (expected yes or no)");
+  EXPECT_EQ(error_message_of(options, "User", ""), "User: missing argument");
+  EXPECT_EQ(error_message_of(options, "User", "a b"), "User: unexpected extra argument \"b\"");
+  EXPECT_EQ(error_message_of(options, "IdentityFile", "\"/unterminated"),
+            "IdentityFile: unterminated quote in \"\"/unterminated\"");
+  EXPECT_NE(error_message_of(options, "StrictHostKeyChecking", "sometimes").find("accept-new"),
+            std::string::npos);
+  EXPECT_NE(error_message_of(options, "LogLevel", "LOUD").find("LogLevel"), std::string::npos);
+  EXPECT_NE(error_message_of(options, "RequestTTY", "always").find("RequestTTY"),
+            std::string::npos);
+  EXPECT_NE(error_message_of(options, "Ciphers", "aes128-ctr,,aes256-ctr").find("Ciphers"),
+            std::string::npos);
+  EXPECT_NE(error_message_of(options, "MACs", "+").find("MACs"), std::string::npos);
+  EXPECT_NE(error_message_of(options, "KexAlgorithms", "!curve25519-sha256").find("negated"),
+            std::string::npos);
+  EXPECT_NE(error_message_of(options, "ServerAliveCountMax", "-1").find("ServerAliveCountMax"),
+            std::string::npos);
+  EXPECT_NE(error_message_of(options, "PreferredAuthentications", "publickey,").find("Preferred"),
+            std::string::npos);
+  // Nothing was assigned by the failures.
+  EXPECT_TRUE(options.assigned_keywords.empty());
+}
+
+TEST(ConfigOptions, FileOnlyKeywordsAreRefusedAsOptions) {
+  ClientOptions options;
+  EXPECT_THROW(apply_option(options, "Host", "*"), std::invalid_argument);
+  EXPECT_THROW(apply_option(options, "Match", "all"), std::invalid_argument);
+  EXPECT_THROW(apply_option(options, "Include", "x"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, RekeyLimitSyntax) {
+  struct Case {
+    std::string value;
+    std::optional<std::uint64_t> bytes;
+    std::optional<std::int64_t> seconds;
+  };
+  const Case cases[] = {
+      {"1G", 1ULL << 30, std::nullopt},
+      {"512M 30m", 512ULL << 20, 1800},
+      {"64k none", 64ULL << 10, std::nullopt},
+      {"default 1h", std::nullopt, 3600},
+      {"default default", std::nullopt, std::nullopt},
+      {"4096 90", 4096, 90},
+      {"0", std::nullopt, std::nullopt},
+      {"1g 1w", 1ULL << 30, 7 * 24 * 3600},
+      {"2G 1h30m", 2ULL << 30, 5400},
+      {"16 2d", 16, 2 * 24 * 3600},
+  };
+  for (const auto& test : cases) {
+    ClientOptions options;
+    apply_option(options, "RekeyLimit", test.value);
+    EXPECT_EQ(options.rekey_limit_bytes, test.bytes) << test.value;
+    if (test.seconds) {
+      EXPECT_EQ(options.rekey_limit_seconds, std::chrono::seconds(*test.seconds)) << test.value;
+    } else {
+      EXPECT_FALSE(options.rekey_limit_seconds) << test.value;
+    }
+  }
+  for (const char* bad :
+       {"1X", "G", "-1", "15", "1G 1y", "1G 1h extra", "1G h", "99999999999999999999G"}) {
+    ClientOptions options;
+    EXPECT_THROW(apply_option(options, "RekeyLimit", bad), std::invalid_argument) << bad;
+  }
+}
+
+TEST(ConfigOptions, TimeValuesAcceptOpenSshUnits) {
+  ClientOptions options;
+  apply_option(options, "ServerAliveInterval", "1m30s");
+  EXPECT_EQ(options.server_alive_interval, std::chrono::seconds(90));
+  apply_option(options, "ConnectTimeout", "none");
+  EXPECT_FALSE(options.connect_timeout);
+  ClientOptions other;
+  apply_option(other, "ConnectTimeout", "2M");
+  EXPECT_EQ(other.connect_timeout, std::chrono::seconds(120));
+  EXPECT_THROW(apply_option(other, "ServerAliveInterval", "soon"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, StrictHostKeyCheckingAcceptsEveryOpenSshSpelling) {
+  const std::pair<const char*, StrictHostKeyChecking> cases[] = {
+      {"yes", StrictHostKeyChecking::Yes},
+      {"true", StrictHostKeyChecking::Yes},
+      {"no", StrictHostKeyChecking::No},
+      {"false", StrictHostKeyChecking::No},
+      {"off", StrictHostKeyChecking::No},
+      {"ask", StrictHostKeyChecking::Ask},
+      {"accept-new", StrictHostKeyChecking::AcceptNew},
+  };
+  for (const auto& [value, expected] : cases) {
+    ClientOptions options;
+    apply_option(options, "StrictHostKeyChecking", value);
+    EXPECT_EQ(options.strict_host_key_checking, expected) << value;
+  }
+  EXPECT_EQ(to_string(StrictHostKeyChecking::AcceptNew), "accept-new");
+}
+
+TEST(ConfigOptions, OtherEnumeratedValues) {
+  ClientOptions options;
+  apply_option(options, "PubkeyAuthentication", "host-bound");
+  EXPECT_TRUE(options.pubkey_authentication);
+  apply_option(options, "ForwardAgent", "$SSH_AUTH_SOCK");
+  EXPECT_TRUE(options.forward_agent);
+  EXPECT_EQ(options.forward_agent_socket, "$SSH_AUTH_SOCK");
+  apply_option(options, "LogLevel", "debug");
+  EXPECT_EQ(options.log_level, LogLevel::Debug1);
+  apply_option(options, "RequestTTY", "false");
+  EXPECT_EQ(options.request_tty, RequestTty::No);
+}
+
+TEST(ConfigOptions, KnownHostsFileNoneEmptiesTheList) {
+  ClientOptions options;
+  apply_option(options, "UserKnownHostsFile", "none");
+  EXPECT_TRUE(options.user_known_hosts_files.empty());
+  apply_option(options, "GlobalKnownHostsFile", "/dev/null");
+  EXPECT_EQ(options.global_known_hosts_files, (Strings{"/dev/null"}));
+}
+
+const Strings kSupportedCiphers = {"chacha20-poly1305@openssh.com",
+                                   "aes128-ctr",
+                                   "aes192-ctr",
+                                   "aes256-ctr",
+                                   "aes128-gcm@openssh.com",
+                                   "aes256-gcm@openssh.com"};
+const Strings kDefaultCiphers = {"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com",
+                                 "aes256-gcm@openssh.com", "aes128-ctr"};
+
+TEST(ConfigOptions, ResolveAlgorithmListWithoutModifier) {
+  EXPECT_EQ(resolve_algorithm_list("", kDefaultCiphers, kSupportedCiphers), kDefaultCiphers);
+  EXPECT_EQ(resolve_algorithm_list("aes256-ctr,aes128-ctr", kDefaultCiphers, kSupportedCiphers),
+            (Strings{"aes256-ctr", "aes128-ctr"}));
+  // Wildcards expand to the supported names in their order.
+  EXPECT_EQ(resolve_algorithm_list("aes*-ctr", kDefaultCiphers, kSupportedCiphers),
+            (Strings{"aes128-ctr", "aes192-ctr", "aes256-ctr"}));
+}
+
+TEST(ConfigOptions, ResolveAlgorithmListAppends) {
+  EXPECT_EQ(resolve_algorithm_list("+aes256-ctr,aes128-ctr", kDefaultCiphers, kSupportedCiphers),
+            (Strings{"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com",
+                     "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr"}));
+}
+
+TEST(ConfigOptions, ResolveAlgorithmListRemovesWithWildcards) {
+  EXPECT_EQ(resolve_algorithm_list("-*-gcm@openssh.com", kDefaultCiphers, kSupportedCiphers),
+            (Strings{"chacha20-poly1305@openssh.com", "aes128-ctr"}));
+  EXPECT_EQ(resolve_algorithm_list("-aes1?8-ctr,chacha20*", kDefaultCiphers, kSupportedCiphers),
+            (Strings{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com"}));
+  // Removing what is not there is harmless.
+  EXPECT_EQ(resolve_algorithm_list("-3des-cbc", kDefaultCiphers, kSupportedCiphers),
+            kDefaultCiphers);
+}
+
+TEST(ConfigOptions, ResolveAlgorithmListPrepends) {
+  EXPECT_EQ(resolve_algorithm_list("^aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+                                   kDefaultCiphers, kSupportedCiphers),
+            (Strings{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+                     "chacha20-poly1305@openssh.com", "aes128-ctr"}));
+  EXPECT_EQ(resolve_algorithm_list("^aes256-ctr", kDefaultCiphers, kSupportedCiphers).front(),
+            "aes256-ctr");
+}
+
+TEST(ConfigOptions, ResolveAlgorithmListRejectsUnknownNames) {
+  try {
+    resolve_algorithm_list("aes128-ctr,3des-cbc", kDefaultCiphers, kSupportedCiphers);
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("3des-cbc"), std::string::npos);
+  }
+  EXPECT_THROW(resolve_algorithm_list("+blowfish-cbc", kDefaultCiphers, kSupportedCiphers),
+               std::invalid_argument);
+  EXPECT_THROW(resolve_algorithm_list("^*-cbc", kDefaultCiphers, kSupportedCiphers),
+               std::invalid_argument);
+  EXPECT_THROW(resolve_algorithm_list("-*", kDefaultCiphers, kSupportedCiphers),
+               std::invalid_argument);
+  EXPECT_THROW(resolve_algorithm_list("aes128-ctr,,", kDefaultCiphers, kSupportedCiphers),
+               std::invalid_argument);
+}
+
+TEST(ConfigOptions, ExpandsTokensAndTilde) {
+  TokenValues values;
+  values.home_directory = "/home/me";
+  values.hostname = "127.0.0.1";
+  values.original_host = "lima-default";
+  values.port = 60022;
+  values.remote_user = "root";
+  values.local_user = "me";
+  values.local_hostname = "laptop.example.com";
+  values.local_uid = "1000";
+  EXPECT_EQ(expand_tokens("%d/.lima/%n/%h-%p-%r-%u-%i-%l-%L-100%%", values),
+            "/home/me/.lima/lima-default/127.0.0.1-60022-root-me-1000-laptop.example.com-laptop-"
+            "100%");
+  EXPECT_THROW(expand_tokens("%C", values), std::invalid_argument);
+  EXPECT_THROW(expand_tokens("trailing%", values), std::invalid_argument);
+
+  EXPECT_EQ(expand_tilde("~", "/home/me"), "/home/me");
+  EXPECT_EQ(expand_tilde("~/.ssh/id", "/home/me"), "/home/me/.ssh/id");
+  EXPECT_EQ(expand_tilde("/abs/~", "/home/me"), "/abs/~");
+  EXPECT_EQ(expand_tilde("~root/.ssh", "/home/me"),
+            std::string(getpwnam("root")->pw_dir) + "/.ssh");
+  EXPECT_THROW(expand_tilde("~no-such-user-xyz/a", "/home/me"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, FinalizeFillsDefaultsAndExpandsPaths) {
+  ClientOptions options;
+  options.host = "lima-default";
+  apply_option(options, "Port", "60022");
+  apply_option(options, "IdentityFile", "~/.lima/_config/%r-%h-%p");
+  apply_option(options, "UserKnownHostsFile", "%d/known_hosts ~/other");
+  finalize_options(options, "me", "/home/me");
+  EXPECT_EQ(options.hostname, "lima-default");
+  EXPECT_EQ(options.user, "me");
+  EXPECT_EQ(options.identity_files, (Strings{"/home/me/.lima/_config/me-lima-default-60022"}));
+  EXPECT_EQ(options.user_known_hosts_files, (Strings{"/home/me/known_hosts", "/home/me/other"}));
+  EXPECT_EQ(options.global_known_hosts_files,
+            (Strings{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}));
+
+  ClientOptions with_hostname;
+  with_hostname.host = "vm";
+  apply_option(with_hostname, "HostName", "%h.internal");
+  finalize_options(with_hostname, "me", "/home/me");
+  EXPECT_EQ(with_hostname.hostname, "vm.internal");
+  EXPECT_EQ(with_hostname.user_known_hosts_files,
+            (Strings{"/home/me/.ssh/known_hosts", "/home/me/.ssh/known_hosts2"}));
+
+  ClientOptions bad_hostname;
+  bad_hostname.host = "vm";
+  apply_option(bad_hostname, "HostName", "%r.internal");
+  EXPECT_THROW(finalize_options(bad_hostname, "me", "/home/me"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, DefaultIdentityFilesInOpenSshOrder) {
+  EXPECT_EQ(
+      default_identity_files("/home/me"),
+      (Strings{"/home/me/.ssh/id_ed25519", "/home/me/.ssh/id_ecdsa", "/home/me/.ssh/id_rsa"}));
+}
+
+TEST(ConfigOptions, CurrentUserComesFromThePasswordDatabase) {
+  const passwd* entry = getpwuid(getuid());
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(current_user_name(), entry->pw_name);
+  EXPECT_FALSE(home_directory().empty());
+}
+
+}  // namespace
+}  // namespace ssh::config
