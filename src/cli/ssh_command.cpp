@@ -87,6 +87,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
   }
 
   int exit_code() const { return exit_code_; }
+  void finish_output() { flush_stdout(); }
   bool channel_closed() const { return channel_closed_; }
 
   // --- ClientSessionCallbacks ---
@@ -176,9 +177,20 @@ class SshRun : public ssh::ClientSessionCallbacks,
              std::string(description));
   }
 
-  void on_data(std::uint32_t, ssh::ByteView data) override { write_all(STDOUT_FILENO, data); }
+  // Output is gathered for the rest of the current read and written with
+  // one system call, instead of one per 32 KiB packet.
+  void on_data(std::uint32_t, ssh::ByteView data) override {
+    stdout_buffer_.insert(stdout_buffer_.end(), data.begin(), data.end());
+    if (stdout_buffer_.size() >= kMaxBufferedOutput) {
+      flush_stdout();
+    } else if (!stdout_flush_posted_) {
+      stdout_flush_posted_ = true;
+      asio::post(io_, [self = shared_from_this()] { self->flush_stdout(); });
+    }
+  }
 
   void on_extended_data(std::uint32_t, std::uint32_t type, ssh::ByteView data) override {
+    flush_stdout();
     if (type == 1) write_all(STDERR_FILENO, data);
   }
 
@@ -212,6 +224,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
   }
 
   void on_close(std::uint32_t) override {
+    flush_stdout();
     channel_closed_ = true;
     raw_mode_.reset();
     session_->disconnect("disconnected by user");
@@ -222,6 +235,13 @@ class SshRun : public ssh::ClientSessionCallbacks,
 
  private:
   enum class Reply { Pty, Exec, Shell };
+  static constexpr std::size_t kMaxBufferedOutput = 1024 * 1024;
+
+  void flush_stdout() {
+    stdout_flush_posted_ = false;
+    write_all(STDOUT_FILENO, stdout_buffer_);
+    stdout_buffer_.clear();
+  }
 
   void fail_run(const std::string& message) {
     std::cerr << message << "\n";
@@ -292,6 +312,8 @@ class SshRun : public ssh::ClientSessionCallbacks,
   bool channel_closed_ = false;
   int exit_code_ = kExitFailure;
   std::deque<Reply> pending_replies_;
+  ssh::Bytes stdout_buffer_;
+  bool stdout_flush_posted_ = false;
   std::unique_ptr<StdinReader> stdin_reader_;
   std::deque<ssh::Bytes> stdin_queue_;
   std::size_t stdin_offset_ = 0;
@@ -335,7 +357,8 @@ ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
   }
   if (!cli_options.login_name.empty()) apply_option(options, "User", cli_options.login_name);
   if (cli_options.port > 0) apply_option(options, "Port", std::to_string(cli_options.port));
-  for (const auto& file : cli_options.identity_files) apply_option(options, "IdentityFile", file);
+  // Pushed as is: -i takes a path, not an ssh_config value to split.
+  for (const auto& file : cli_options.identity_files) options.identity_files.push_back(file);
   for (const auto& argument : cli_options.options) {
     const auto [keyword, value] = parse_option_argument(argument);
     if (apply_option(options, keyword, value) == ApplyResult::NotImplemented) {
@@ -455,6 +478,7 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   if (options.connect_timeout) connect.handshake_timeout = *options.connect_timeout;
   driver.connect(connect);
   io.run();
+  run->finish_output();
 
   if (!run->channel_closed()) {
     std::string message = failure ? failure->message : "connection closed";
