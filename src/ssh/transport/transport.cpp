@@ -555,7 +555,12 @@ void Transport::maybe_start_rekey(TimePoint now) {
 }
 
 std::optional<TimePoint> Transport::next_timeout() const {
-  if (!config_.rekey_interval || !first_kex_done_ || closed_) return std::nullopt;
+  // While a key exchange runs the rekey deadline has passed and nothing is
+  // due until it completes (which moves the deadline): reporting it would
+  // make a driver's timer fire again and again.
+  if (!config_.rekey_interval || !first_kex_done_ || closed_ || kex_in_progress()) {
+    return std::nullopt;
+  }
   return last_kex_time_ + *config_.rekey_interval;
 }
 
