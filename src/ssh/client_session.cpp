@@ -31,10 +31,8 @@ ClientSession::ClientSession(ClientSessionConfig config, ClientSessionCallbacks&
 ClientSession::~ClientSession() = default;
 
 Status ClientSession::fail(Error error) {
-  if (!transport_.is_closed()) {
-    // The transport queues the DISCONNECT for the error's reason.
-    transport_.disconnect(error.reason, error.message);
-  }
+  // The transport queues the DISCONNECT and keeps the error for the driver.
+  transport_.abort(error);
   connection_.abort_all();
   return error;
 }

@@ -316,6 +316,8 @@ Status Transport::handle_kexinit(ByteView payload, TimePoint now) {
     }
   }
   algorithms_ = *negotiated;
+  // Rekey KEXINITs carry no markers; what the first exchange agreed holds.
+  algorithms_.strict_kex = strict_kex_;
   ignore_next_kex_packet_ = negotiated->ignore_guessed_packet;
   logger()->debug("negotiated: kex {}, host key {}, cipher c2s {} s2c {}, mac c2s {} s2c {}{}",
                   algorithms_.kex, algorithms_.host_key, algorithms_.cipher_client_to_server,

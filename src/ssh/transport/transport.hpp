@@ -94,6 +94,9 @@ class Transport {
   void request_rekey();
   // Queues DISCONNECT and closes.
   void disconnect(DisconnectReason reason, std::string_view description);
+  // Closes because of an error found above the transport: queues DISCONNECT
+  // with the error's reason and keeps the error as close_error().
+  void abort(Error error) { (void)fail(std::move(error)); }
 
   bool is_closed() const { return closed_; }
   // Why the transport closed, if it closed because of an error.
