@@ -32,7 +32,8 @@ HostKeyDecision accept(HostKeyDecision decision, std::string reason) {
 HostKeyDecision refuse(HostKeyDecision decision, std::string_view why) {
   decision.accepted = false;
   decision.reason = std::string(kRefusal) + std::string(why);
-  logger()->error("{}", decision.reason);
+  // The caller reports the refusal to the user; logging it too would say it twice.
+  logger()->debug("{}", decision.reason);
   return decision;
 }
 
@@ -143,7 +144,8 @@ HostKeyDecision check_host_key(const HostKeyPolicy& policy, std::string_view hos
       }
       decision.key_changed = true;
       decision = accept(decision, changed + "; accepted because StrictHostKeyChecking is no");
-      logger()->warn("{}", decision.reason);
+      // Reported to the user by the caller (key_changed is set).
+      logger()->debug("{}", decision.reason);
       return decision;
     }
 

@@ -157,6 +157,13 @@ Status Transport::process_version_exchange() {
   while (!version_received_) {
     const ByteView buffered = codec_.buffered_input();
     const auto newline = std::find(buffered.begin(), buffered.end(), '\n');
+    // No text line holds a NUL byte: binary data means this is no SSH peer
+    // (OpenSSH stops there too instead of waiting for a newline).
+    if (std::find(buffered.begin(), newline, '\0') != newline) {
+      return Error{DisconnectReason::ProtocolError,
+                   "peer sent binary data instead of an SSH version line: \"" +
+                       printable(as_text(buffered)) + "\"; is this an SSH server?"};
+    }
     if (newline == buffered.end()) {
       if (buffered.size() > limits::kMaxPreBannerBytes ||
           (buffered.size() > limits::kMaxVersionLineLength &&
