@@ -2,12 +2,8 @@
 
 #include <botan/auto_rng.h>
 #include <botan/system_rng.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include <asio.hpp>
-#include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
@@ -15,11 +11,13 @@
 
 #include "cli/logging.hpp"
 #include "cli/stdin_reader.hpp"
-#include "cli/terminal.hpp"
+#include "platform/console.hpp"
+#include "platform/stdio.hpp"
 #include "ssh/asio/client_driver.hpp"
 #include "ssh/client_session.hpp"
 #include "ssh/config/client_options.hpp"
 #include "ssh/config/host_key_check.hpp"
+#include "ssh/config/known_hosts.hpp"
 #include "ssh/config/session_config.hpp"
 #include "ssh/config/ssh_config.hpp"
 #include "ssh/connection/connection.hpp"
@@ -33,39 +31,12 @@ constexpr int kExitFailure = 255;
 // to supply the password instead of a terminal prompt.
 constexpr const char* kPasswordVariable = "LIMACTL_SSH_PASSWORD";
 
-void write_all(int fd, ssh::ByteView data) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    data = data.subspan(static_cast<std::size_t>(written));
-  }
-}
-
-std::optional<std::string> read_secret_from_tty(const std::string& prompt) {
-  FILE* tty = std::fopen("/dev/tty", "r+");
-  if (!tty) return std::nullopt;
-  const int fd = ::fileno(tty);
-  termios saved{};
-  const bool have_attributes = ::tcgetattr(fd, &saved) == 0;
-  if (have_attributes) {
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(fd, TCSAFLUSH, &quiet);
-  }
-  std::fputs(prompt.c_str(), tty);
-  std::fflush(tty);
-  std::string line;
-  int c;
-  while ((c = std::fgetc(tty)) != EOF && c != '\n') line.push_back(static_cast<char>(c));
-  if (have_attributes) ::tcsetattr(fd, TCSAFLUSH, &saved);
-  std::fputs("\n", tty);
-  std::fclose(tty);
-  if (c == EOF && line.empty()) return std::nullopt;
-  return line;
-}
+using platform::RawModeGuard;
+using platform::read_secret;
+using platform::stdin_is_terminal;
+using platform::terminal_size;
+using platform::terminal_type;
+using platform::TerminalSize;
 
 // One interactive or exec session over one connection: the application
 // logic that ssh(1) runs on top of the protocol.
@@ -99,7 +70,8 @@ class SshRun : public ssh::ClientSessionCallbacks,
     }
     if (decision.key_changed) std::cerr << "WARNING: " << decision.reason << "\n";
     if (!decision.added_to.empty() && options_.log_level >= ssh::config::LogLevel::Info) {
-      std::cerr << "Warning: Permanently added '" << options_.hostname << "' ("
+      std::cerr << "Warning: Permanently added '"
+                << ssh::config::known_hosts_name(options_.hostname, options_.port) << "' ("
                 << key.type() << ") to the list of known hosts.\n";
     }
     return {};
@@ -108,7 +80,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
   std::optional<std::string> password_for(std::string_view user) override {
     if (const char* given = std::getenv(kPasswordVariable)) return std::string(given);
     if (options_.batch_mode) return std::nullopt;
-    return read_secret_from_tty(std::string(user) + "@" + options_.hostname + "'s password: ");
+    return read_secret(std::string(user) + "@" + options_.hostname + "'s password: ");
   }
 
   std::optional<std::vector<std::string>> keyboard_interactive(
@@ -121,7 +93,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
         continue;
       }
       if (options_.batch_mode) return std::nullopt;
-      auto answer = read_secret_from_tty(prompt.text);
+      auto answer = read_secret(prompt.text);
       if (!answer) return std::nullopt;
       answers.push_back(std::move(*answer));
     }
@@ -191,7 +163,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
 
   void on_extended_data(std::uint32_t, std::uint32_t type, ssh::ByteView data) override {
     flush_stdout();
-    if (type == 1) write_all(STDERR_FILENO, data);
+    if (type == 1) platform::write_all(platform::StdStream::Err, data);
   }
 
   bool on_request(std::uint32_t, std::string_view type, bool, ssh::ByteView data) override {
@@ -227,6 +199,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
     flush_stdout();
     channel_closed_ = true;
     raw_mode_.reset();
+    window_size_.reset();
     session_->disconnect("disconnected by user");
     driver_->kick();
   }
@@ -239,7 +212,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
 
   void flush_stdout() {
     stdout_flush_posted_ = false;
-    write_all(STDOUT_FILENO, stdout_buffer_);
+    platform::write_all(platform::StdStream::Out, stdout_buffer_);
     stdout_buffer_.clear();
   }
 
@@ -284,20 +257,14 @@ class SshRun : public ssh::ClientSessionCallbacks,
   }
 
   void watch_window_size() {
-    signals_ = std::make_unique<asio::signal_set>(io_, SIGWINCH);
-    wait_for_resize();
-  }
-
-  void wait_for_resize() {
-    signals_->async_wait([this](std::error_code ec, int) {
-      if (ec || channel_closed_) return;
+    window_size_ = std::make_unique<platform::WindowSizeWatcher>(io_, [this] {
+      if (channel_closed_) return;
       if (auto size = terminal_size()) {
         ssh::connection::WindowChangeRequest change{size->columns, size->rows, size->width_pixels,
                                                     size->height_pixels};
         (void)session_->connection().send_window_change(channel_, change);
         driver_->kick();
       }
-      wait_for_resize();
     });
   }
 
@@ -320,7 +287,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
   bool stdin_eof_ = false;
   bool eof_sent_ = false;
   std::unique_ptr<RawModeGuard> raw_mode_;
-  std::unique_ptr<asio::signal_set> signals_;
+  std::unique_ptr<platform::WindowSizeWatcher> window_size_;
 };
 
 std::string join_command(const std::vector<std::string>& words) {
@@ -455,7 +422,7 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   auto host_key_policy = ssh::config::HostKeyPolicy::from_options(options);
   if (!options.batch_mode && stdin_is_terminal()) {
     host_key_policy.confirm = [](const std::string& question) {
-      auto answer = read_secret_from_tty(question + " (yes/no)? ");
+      auto answer = read_secret(question + " (yes/no)? ");
       return answer && *answer == "yes";
     };
   }

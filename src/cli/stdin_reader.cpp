@@ -1,8 +1,6 @@
 #include "cli/stdin_reader.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
+#include "platform/stdio.hpp"
 
 namespace cli {
 namespace {
@@ -50,10 +48,7 @@ void StdinReader::run() {
       free_buffers_.pop_front();
     }
     buffer.resize(kChunkSize);
-    ssize_t count;
-    do {
-      count = ::read(STDIN_FILENO, buffer.data(), buffer.size());
-    } while (count < 0 && errno == EINTR);
+    const std::ptrdiff_t count = platform::read_stdin(buffer);
     buffer.resize(count > 0 ? static_cast<std::size_t>(count) : 0);
     const bool end = count <= 0;
     asio::post(io_, [this, chunk = std::move(buffer)]() mutable { on_chunk_(chunk); });

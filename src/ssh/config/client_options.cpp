@@ -1,8 +1,5 @@
 #include "ssh/config/client_options.hpp"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -11,6 +8,7 @@
 #include <functional>
 #include <limits>
 
+#include "platform/user.hpp"
 #include "ssh/config/pattern.hpp"
 
 namespace ssh::config {
@@ -560,9 +558,7 @@ std::string expand_hostname(std::string_view hostname, std::string_view host) {
 }
 
 std::string local_hostname() {
-  std::array<char, 256> buffer{};
-  if (gethostname(buffer.data(), buffer.size() - 1) != 0) return {};
-  return buffer.data();
+  return platform::local_hostname();
 }
 
 }  // namespace
@@ -731,28 +727,11 @@ std::vector<std::string> resolve_algorithm_list(std::string_view spec,
 }
 
 std::string current_user_name() {
-  std::array<char, 16384> buffer{};
-  passwd entry{};
-  passwd* found = nullptr;
-  if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found) {
-    return found->pw_name;
-  }
-  for (const char* variable : {"USER", "LOGNAME"}) {
-    if (const char* value = std::getenv(variable); value && *value) return value;
-  }
-  return std::to_string(getuid());
+  return platform::current_user_name();
 }
 
 std::string home_directory() {
-  if (const char* home = std::getenv("HOME"); home && *home) return home;
-  std::array<char, 16384> buffer{};
-  passwd entry{};
-  passwd* found = nullptr;
-  if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found &&
-      found->pw_dir) {
-    return found->pw_dir;
-  }
-  return "/";
+  return platform::home_directory();
 }
 
 std::vector<std::string> default_identity_files(std::string_view home) {
@@ -821,15 +800,13 @@ std::string expand_tilde(std::string_view path, std::string_view home) {
   const std::string_view rest = slash == std::string_view::npos ? "" : path.substr(slash);
   if (user.empty()) return std::string(home) + std::string(rest);
 
-  std::array<char, 16384> buffer{};
-  passwd entry{};
-  passwd* found = nullptr;
   const std::string user_name(user);
-  if (getpwnam_r(user_name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+  const auto user_home = platform::home_directory_of(user_name);
+  if (!user_home) {
     throw std::invalid_argument("unknown user \"" + user_name + "\" in path \"" +
                                 std::string(path) + "\"");
   }
-  return std::string(found->pw_dir) + std::string(rest);
+  return *user_home + std::string(rest);
 }
 
 void finalize_options(ClientOptions& options) {
@@ -850,7 +827,7 @@ void finalize_options(ClientOptions& options, const std::string& local_user,
   values.remote_user = options.user;
   values.local_user = local_user;
   values.local_hostname = local_hostname();
-  values.local_uid = std::to_string(getuid());
+  values.local_uid = platform::current_user_id();
   auto expand_all = [&](std::vector<std::string>& paths) {
     for (auto& path : paths) path = expand_tokens(expand_tilde(path, home), values);
   };

@@ -3,9 +3,6 @@
 #include <botan/auto_rng.h>
 #include <botan/base64.h>
 #include <botan/mac.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,6 +12,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "platform/files.hpp"
 #include "ssh/config/pattern.hpp"
 #include "ssh/wire/reader.hpp"
 
@@ -127,21 +125,12 @@ Status create_parent_directories(const std::filesystem::path& file) {
   for (const auto& component : parent) {
     partial /= component;
     if (std::filesystem::is_directory(partial, error)) continue;
-    if (mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-      return io_error(partial, "create directory", errno);
+    if (const int error_number = platform::make_private_directory(partial);
+        error_number != 0 && error_number != EEXIST) {
+      return io_error(partial, "create directory", error_number);
     }
   }
   return {};
-}
-
-// Whether a regular file's last byte is not a newline (appending there would
-// glue our entry onto the last line).
-bool lacks_final_newline(int fd) {
-  struct stat info {};
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size == 0) return false;
-  char last = '\n';
-  if (pread(fd, &last, 1, info.st_size - 1) != 1) return false;
-  return last != '\n';
 }
 
 }  // namespace
@@ -275,23 +264,9 @@ Status add_known_host(const std::filesystem::path& file, std::string_view host, 
                      Botan::base64_encode(key.blob().data(), key.blob().size()) + "\n";
 
   if (Status created = create_parent_directories(file); !created) return created;
-  // Read access lets us check the last byte; a write-only file still gets the line.
-  int fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == EACCES) fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return io_error(file, "open", errno);
-  if (lacks_final_newline(fd)) line.insert(line.begin(), '\n');
-  std::string_view remaining = line;
-  while (!remaining.empty()) {
-    const ssize_t written = ::write(fd, remaining.data(), remaining.size());
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) {
-      const int error_number = errno;
-      ::close(fd);
-      return io_error(file, "write", error_number);
-    }
-    remaining.remove_prefix(static_cast<std::size_t>(written));
+  if (auto failed = platform::append_to_text_file(file, line)) {
+    return io_error(file, failed->action, failed->error_number);
   }
-  if (::close(fd) != 0) return io_error(file, "write", errno);
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "platform/files.hpp"
 #include "ssh/crypto/cipher.hpp"
 #include "ssh/kex/kex.hpp"
 #include "ssh/keys/keys.hpp"
@@ -61,6 +62,10 @@ LoadedIdentities load_identities(const ClientOptions& options) {
     if (!std::filesystem::exists(file, error)) {
       if (!defaults) loaded.warnings.push_back("no such identity: " + file);
       log::get("auth")->debug("identity file {} not found", file);
+      continue;
+    }
+    if (auto problem = platform::private_key_permission_problem(file)) {
+      loaded.warnings.push_back(*problem);
       continue;
     }
     std::ifstream in(file, std::ios::binary);

@@ -1,10 +1,9 @@
 #include "ssh/config/ssh_config.hpp"
 
-#include <glob.h>
-
 #include <fstream>
 #include <sstream>
 
+#include "platform/files.hpp"
 #include "ssh/config/pattern.hpp"
 
 namespace ssh::config {
@@ -106,16 +105,12 @@ void include_files(ReadContext& context, const std::vector<std::string>& argumen
     }
     if (pattern.is_relative()) pattern = context.include_directory / pattern;
 
-    glob_t matches{};
-    const int status = glob(pattern.c_str(), 0, nullptr, &matches);
-    std::vector<std::string> files;
-    if (status == 0) files.assign(matches.gl_pathv, matches.gl_pathv + matches.gl_pathc);
-    globfree(&matches);
-    if (status != 0 && status != GLOB_NOMATCH) {
+    const auto files = platform::expand_wildcards(pattern);
+    if (!files) {
       throw ConfigError(file_name, line_number, "Include: cannot expand \"" + argument + "\"");
     }
     // No match is fine: "Include ~/.ssh/config.d/*" with an empty directory.
-    for (const std::string& included : files) {
+    for (const std::string& included : *files) {
       if (std::filesystem::is_directory(included)) continue;
       read_text(context, read_whole_file(included), included, depth + 1);
     }
