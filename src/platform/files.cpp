@@ -48,9 +48,8 @@ std::optional<FileError> append_to_text_file(const std::filesystem::path& file,
   int fd = ::_wopen(file.c_str(), _O_RDWR | _O_CREAT | kFlags, _S_IREAD | _S_IWRITE);
   if (fd < 0 && errno == EACCES) fd = ::_wopen(file.c_str(), _O_WRONLY | kFlags);
   if (fd < 0) return FileError{"open", errno};
-  std::string data;
-  if (lacks_final_newline(fd)) data = "\n";
-  data.append(text);
+  std::string data(text);
+  if (lacks_final_newline(fd)) data.insert(data.begin(), '\n');
   std::string_view remaining = data;
   while (!remaining.empty()) {
     const int written = ::_write(fd, remaining.data(), static_cast<unsigned>(remaining.size()));
@@ -179,9 +178,8 @@ std::optional<FileError> append_to_text_file(const std::filesystem::path& file,
   int fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0 && errno == EACCES) fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return FileError{"open", errno};
-  std::string data;
-  if (lacks_final_newline(fd)) data = "\n";
-  data.append(text);
+  std::string data(text);
+  if (lacks_final_newline(fd)) data.insert(data.begin(), '\n');
   std::string_view remaining = data;
   while (!remaining.empty()) {
     const ssize_t written = ::write(fd, remaining.data(), remaining.size());
