@@ -19,7 +19,9 @@ using ssh::transport::TransportConfig;
 
 const ssh::keys::PrivateKey& cached_host_key(std::string_view key_type) {
   static std::mutex mutex;
-  static std::map<std::string, ssh::keys::PrivateKey, std::less<>> keys;
+  // Never destroyed: Botan's secure-memory pool is a static too, and keys
+  // freed after it at exit crash the process.
+  static auto& keys = *new std::map<std::string, ssh::keys::PrivateKey, std::less<>>;
   std::lock_guard lock(mutex);
   if (auto found = keys.find(key_type); found != keys.end()) return found->second;
   Botan::AutoSeeded_RNG rng;
@@ -161,7 +163,7 @@ Status TransportPair::handshake() {
 // --- Plain packets -------------------------------------------------------------
 
 Bytes plain_packet(ByteView payload) {
-  static Botan::AutoSeeded_RNG rng;
+  static auto& rng = *new Botan::AutoSeeded_RNG;  // never destroyed: see above
   ssh::transport::PacketCodec codec;
   Bytes out;
   codec.encode(payload, {}, out, rng);
