@@ -1,25 +1,16 @@
 #include "ssh/auth/messages.hpp"
 
 #include "ssh/limits.hpp"
+#include "ssh/wire/decode.hpp"
 #include "ssh/wire/message_numbers.hpp"
 #include "ssh/wire/reader.hpp"
 
 namespace ssh::auth {
 namespace {
 
+using wire::finish;
 using wire::MessageNumber;
-
-wire::Reader open_payload(ByteView payload, MessageNumber expected) {
-  wire::Reader reader(payload);
-  if (reader.u8() != wire::number(expected)) reader.fail();
-  return reader;
-}
-
-template <class T>
-std::optional<T> finish(const wire::Reader& reader, T message) {
-  if (!reader.finished()) return std::nullopt;
-  return message;
-}
+using wire::open_payload;
 
 }  // namespace
 

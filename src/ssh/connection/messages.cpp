@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "ssh/wire/decode.hpp"
+
 namespace ssh::connection {
 namespace {
 
@@ -21,11 +23,7 @@ std::string read_text(wire::Reader& in) {
 }
 
 // Decoders for the fixed layouts: fail unless everything was consumed.
-template <class T>
-std::optional<T> finish(const wire::Reader& in, T value) {
-  if (!in.finished()) return std::nullopt;
-  return value;
-}
+using wire::finish;
 
 // Opens the payload of message T: false when the number is not T's.
 template <class T>

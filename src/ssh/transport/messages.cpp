@@ -2,25 +2,15 @@
 
 #include <algorithm>
 
+#include "ssh/wire/decode.hpp"
 #include "ssh/wire/reader.hpp"
 
 namespace ssh::transport {
 namespace {
 
+using wire::finish;
 using wire::MessageNumber;
-
-// Starts reading a payload that must begin with the given message number.
-wire::Reader open_payload(ByteView payload, MessageNumber expected) {
-  wire::Reader reader(payload);
-  if (reader.u8() != wire::number(expected)) reader.fail();
-  return reader;
-}
-
-template <class T>
-std::optional<T> finish(const wire::Reader& reader, T message) {
-  if (!reader.finished()) return std::nullopt;
-  return message;
-}
+using wire::open_payload;
 
 }  // namespace
 
