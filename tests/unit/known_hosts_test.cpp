@@ -1,5 +1,6 @@
 #include "ssh/config/known_hosts.hpp"
 
+#include <botan/auto_rng.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -160,6 +161,93 @@ TEST_F(KnownHostsTest, HashesLikeOpenSsh) {
   ASSERT_EQ(known_hosts.entries().size(), 1U);
   const auto& entry = known_hosts.entries()[0];
   EXPECT_EQ(hash_known_hosts_name("[10.1.2.3]:2222", entry.salt), entry.hosts);
+}
+
+TEST_F(KnownHostsTest, HashingAFileIsReadBySshKeygenAndByUs) {
+  const auto file = dir_.path() / "known_hosts";
+  const std::string original =
+      "# kept\n"
+      "vm,192.168.5.15 " +
+      ed25519_.type_and_base64 +
+      " a comment\n"
+      "\n"
+      "[127.0.0.1]:60022 " +
+      ecdsa_.type_and_base64 +
+      "\n"
+      "*.example.org,!bad.example.org " +
+      other_ed25519_.type_and_base64 +
+      "\n"
+      "@cert-authority *.corp " +
+      other_ed25519_.type_and_base64 +
+      "\n"
+      "UPPER " +
+      ed25519_.type_and_base64 + "\n";
+  write_file(file, original);
+  ::chmod(file.c_str(), 0640);
+
+  Botan::AutoSeeded_RNG rng;
+  const auto hashed = hash_known_hosts_file(file, rng);
+  ASSERT_TRUE(hashed) << hashed.error().message;
+  EXPECT_EQ(hashed->hashed_names, 4U);
+  ASSERT_EQ(hashed->left_alone.size(), 1U);
+  EXPECT_EQ(hashed->left_alone[0].line, 5U);
+  EXPECT_NE(hashed->left_alone[0].message.find("*.example.org"), std::string::npos);
+
+  EXPECT_EQ(read_file(file.string() + ".old"), original);
+  const std::string text = read_file(file);
+  EXPECT_EQ(text, hashed->text);
+  EXPECT_EQ(text.find("vm"), std::string::npos) << text;
+  EXPECT_EQ(text.find("192.168.5.15"), std::string::npos) << text;
+  EXPECT_NE(text.find("# kept\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(" a comment\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("*.example.org,!bad.example.org "), std::string::npos) << text;
+  EXPECT_NE(text.find("@cert-authority *.corp "), std::string::npos) << text;
+  struct stat status {};
+  ASSERT_EQ(::stat(file.c_str(), &status), 0);
+  EXPECT_EQ(status.st_mode & 0777, 0640U);
+
+  // ssh-keygen -F finds each hashed name (it exits 1 when it finds nothing).
+  for (const char* name : {"vm", "192.168.5.15", "[127.0.0.1]:60022", "upper"}) {
+    EXPECT_EQ(run("ssh-keygen -F '" + std::string(name) + "' -f '" + file.string() + "'"), 0)
+        << name;
+  }
+  EXPECT_NE(run("ssh-keygen -F nothere -f '" + file.string() + "'"), 0);
+
+  KnownHosts known_hosts;
+  ASSERT_TRUE(known_hosts.load_file(file));
+  EXPECT_TRUE(known_hosts.problems().empty());
+  EXPECT_EQ(known_hosts.lookup("vm", 22, ed25519_.key).status, HostKeyStatus::Match);
+  EXPECT_EQ(known_hosts.lookup("192.168.5.15", 22, ed25519_.key).status, HostKeyStatus::Match);
+  EXPECT_EQ(known_hosts.lookup("127.0.0.1", 60022, ecdsa_.key).status, HostKeyStatus::Match);
+  EXPECT_EQ(known_hosts.lookup("Upper", 22, ed25519_.key).status, HostKeyStatus::Match);
+  EXPECT_EQ(known_hosts.lookup("a.example.org", 22, other_ed25519_.key).status,
+            HostKeyStatus::Match);
+  EXPECT_EQ(known_hosts.lookup("bad.example.org", 22, other_ed25519_.key).status,
+            HostKeyStatus::NotFound);
+
+  // Hashing again changes nothing but the backup.
+  const auto again = hash_known_hosts_file(file, rng);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->hashed_names, 0U);
+  EXPECT_EQ(read_file(file), text);
+}
+
+TEST_F(KnownHostsTest, HashingRefusesAFileWithAMalformedLine) {
+  const auto file = dir_.path() / "known_hosts";
+  const std::string original =
+      "vm " + ed25519_.type_and_base64 + "\n" + "broken-line-without-key\n";
+  write_file(file, original);
+  Botan::AutoSeeded_RNG rng;
+  const auto hashed = hash_known_hosts_file(file, rng);
+  ASSERT_FALSE(hashed);
+  EXPECT_NE(hashed.error().message.find(file.string() + " line 2"), std::string::npos)
+      << hashed.error().message;
+  EXPECT_EQ(read_file(file), original);
+  EXPECT_FALSE(std::filesystem::exists(file.string() + ".old"));
+
+  const auto missing = hash_known_hosts_file(dir_.path() / "missing", rng);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("missing"), std::string::npos);
 }
 
 TEST_F(KnownHostsTest, MismatchReportsFileAndLineOfTheSameKeyType) {

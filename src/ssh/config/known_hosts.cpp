@@ -109,7 +109,7 @@ std::string parse_entry(std::string_view line, KnownHostEntry& entry) {
   return {};
 }
 
-Status io_error(const std::filesystem::path& file, std::string_view action, int error_number) {
+Error io_error(const std::filesystem::path& file, std::string_view action, int error_number) {
   return Error{
       DisconnectReason::ByApplication,
       "cannot " + std::string(action) + " " + file.string() + ": " + std::strerror(error_number)};
@@ -131,6 +131,36 @@ Status create_parent_directories(const std::filesystem::path& file) {
     }
   }
   return {};
+}
+
+// Calls visit(line_number, line) for each line of text, without its line
+// ending and trailing blanks.
+template <typename Visit>
+void for_each_line(std::string_view text, Visit&& visit) {
+  std::size_t line_number = 0;
+  std::size_t position = 0;
+  while (position < text.size()) {
+    std::size_t end = text.find('\n', position);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(position, end - position);
+    position = end + 1;
+    ++line_number;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+      line.remove_suffix(1);
+    }
+    visit(line_number, line);
+  }
+}
+
+bool is_blank_or_comment(std::string_view line) {
+  const std::size_t first = line.find_first_not_of(" \t");
+  return first == std::string_view::npos || line[first] == '#';
+}
+
+Bytes random_salt(Botan::RandomNumberGenerator& rng) {
+  Bytes salt(kHashedFieldSize);
+  rng.randomize(salt.data(), salt.size());
+  return salt;
 }
 
 }  // namespace
@@ -182,30 +212,18 @@ bool KnownHosts::load_file(const std::filesystem::path& path) {
 }
 
 void KnownHosts::load_text(std::string_view text, std::string_view file_name) {
-  std::size_t line_number = 0;
-  std::size_t position = 0;
-  while (position < text.size()) {
-    std::size_t end = text.find('\n', position);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(position, end - position);
-    position = end + 1;
-    ++line_number;
-
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-      line.remove_suffix(1);
-    }
-    const std::size_t first = line.find_first_not_of(" \t");
-    if (first == std::string_view::npos || line[first] == '#') continue;
-
+  for_each_line(text, [&](std::size_t line_number, std::string_view line) {
+    if (is_blank_or_comment(line)) return;
     KnownHostEntry entry;
     entry.file = file_name;
     entry.line = line_number;
-    if (std::string problem = parse_entry(line.substr(first), entry); !problem.empty()) {
+    const std::string_view trimmed = line.substr(line.find_first_not_of(" \t"));
+    if (std::string problem = parse_entry(trimmed, entry); !problem.empty()) {
       problems_.push_back({std::string(file_name), line_number, std::move(problem)});
-      continue;
+      return;
     }
     entries_.push_back(std::move(entry));
-  }
+  });
 }
 
 HostKeyLookup KnownHosts::lookup(std::string_view host, std::uint16_t port,
@@ -256,9 +274,7 @@ Status add_known_host(const std::filesystem::path& file, std::string_view host, 
   std::string host_field = name;
   if (hashed) {
     Botan::AutoSeeded_RNG rng;
-    Bytes salt(kHashedFieldSize);
-    rng.randomize(salt.data(), salt.size());
-    host_field = hash_known_hosts_name(name, salt);
+    host_field = hash_known_hosts_name(name, random_salt(rng));
   }
   std::string line = host_field + " " + key.type() + " " +
                      Botan::base64_encode(key.blob().data(), key.blob().size()) + "\n";
@@ -268,6 +284,94 @@ Status add_known_host(const std::filesystem::path& file, std::string_view host, 
     return io_error(file, failed->action, failed->error_number);
   }
   return {};
+}
+
+Result<KnownHostsHashing> hash_known_hosts_text(std::string_view text, std::string_view file_name,
+                                                Botan::RandomNumberGenerator& rng) {
+  KnownHostsHashing result;
+  std::optional<KnownHostsProblem> malformed;
+  for_each_line(text, [&](std::size_t line_number, std::string_view line) {
+    if (malformed) return;
+    KnownHostEntry entry;
+    const bool keep = is_blank_or_comment(line);
+    const std::string_view trimmed = keep ? line : line.substr(line.find_first_not_of(" \t"));
+    if (!keep) {
+      if (std::string problem = parse_entry(trimmed, entry); !problem.empty()) {
+        malformed = KnownHostsProblem{std::string(file_name), line_number, std::move(problem)};
+        return;
+      }
+    }
+    if (keep || entry.hashed || entry.marker != KnownHostMarker::None) {
+      result.text.append(line).push_back('\n');
+      return;
+    }
+    if (entry.hosts.find_first_of("*?!") != std::string::npos) {
+      result.left_alone.push_back(
+          {std::string(file_name), line_number,
+           "not hashed: host pattern \"" + entry.hosts + "\" has wildcards or negation"});
+      result.text.append(line).push_back('\n');
+      return;
+    }
+    // Everything after the host field: key type, key and comment, as written.
+    const std::string_view after_hosts = trimmed.substr(entry.hosts.size());
+    const std::string_view key_and_comment =
+        after_hosts.substr(after_hosts.find_first_not_of(" \t"));
+    std::string_view names = entry.hosts;
+    while (!names.empty()) {
+      const std::size_t comma = std::min(names.find(','), names.size());
+      const std::string_view name = names.substr(0, comma);
+      names.remove_prefix(std::min(comma + 1, names.size()));
+      if (name.empty()) continue;
+      result.text += hash_known_hosts_name(to_lower_ascii(name), random_salt(rng));
+      result.text.push_back(' ');
+      result.text.append(key_and_comment).push_back('\n');
+      ++result.hashed_names;
+    }
+  });
+  if (malformed) {
+    return Error{DisconnectReason::ByApplication,
+                 malformed->to_string() + " (not hashing a file with a malformed line)"};
+  }
+  return result;
+}
+
+Result<KnownHostsHashing> hash_known_hosts_file(const std::filesystem::path& file,
+                                                Botan::RandomNumberGenerator& rng) {
+  std::ifstream stream(file, std::ios::binary);
+  if (!stream) return io_error(file, "open", errno);
+  std::ostringstream contents;
+  contents << stream.rdbuf();
+  if (stream.bad()) return io_error(file, "read", errno);
+  stream.close();
+
+  auto hashed = hash_known_hosts_text(contents.str(), file.string(), rng);
+  if (!hashed) return hashed;
+
+  std::error_code error;
+  const auto permissions = std::filesystem::status(file, error).permissions();
+  std::filesystem::path backup = file;
+  backup += ".old";
+  std::filesystem::path temporary = file;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << hashed->text;
+    out.flush();
+    if (!out) {
+      std::filesystem::remove(temporary, error);
+      return io_error(temporary, "write", errno);
+    }
+  }
+  std::filesystem::permissions(temporary, permissions, error);
+  std::filesystem::remove(backup, error);
+  if (std::filesystem::rename(file, backup, error); error) {
+    std::filesystem::remove(temporary, error);
+    return io_error(backup, "create", error.value());
+  }
+  if (std::filesystem::rename(temporary, file, error); error) {
+    return io_error(file, "replace", error.value());
+  }
+  return hashed;
 }
 
 }  // namespace ssh::config

@@ -19,6 +19,10 @@
 #include "ssh/common.hpp"
 #include "ssh/keys/keys.hpp"
 
+namespace Botan {
+class RandomNumberGenerator;
+}
+
 namespace ssh::config {
 
 enum class KnownHostMarker { None, Revoked, CertAuthority };
@@ -108,5 +112,31 @@ class KnownHosts {
 // starts a new line first if the file does not end with one.
 Status add_known_host(const std::filesystem::path& file, std::string_view host, std::uint16_t port,
                       const keys::PublicKey& key, bool hashed);
+
+// What hashing a known_hosts file (ssh-keygen -H) did.
+struct KnownHostsHashing {
+  // The rewritten text: each plain host name of an unmarked entry becomes a
+  // line of its own, "|1|salt|hash keytype base64 [comment]"; comments, blank
+  // lines, hashed entries, @revoked/@cert-authority lines and entries whose
+  // names have wildcards or negation (a hash can only match one exact name)
+  // are kept as they are.
+  std::string text;
+  std::size_t hashed_names = 0;
+  // Entries left unhashed because of wildcards or negation, with the reason.
+  std::vector<KnownHostsProblem> left_alone;
+};
+
+// Hashes the host names of a known_hosts text. Like ssh-keygen -H, a text
+// with a malformed line is an error naming the file and line (rewriting it
+// would lose what we cannot parse). Names are lowercased before hashing, as
+// lookups are: ssh-keygen hashes them as written, which never matches an
+// upper-case name.
+Result<KnownHostsHashing> hash_known_hosts_text(std::string_view text, std::string_view file_name,
+                                                Botan::RandomNumberGenerator& rng);
+
+// Hashes a known_hosts file in place, keeping the original as "<file>.old"
+// (as ssh-keygen -H does) and the file's permissions.
+Result<KnownHostsHashing> hash_known_hosts_file(const std::filesystem::path& file,
+                                                Botan::RandomNumberGenerator& rng);
 
 }  // namespace ssh::config
