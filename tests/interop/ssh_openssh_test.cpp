@@ -627,6 +627,29 @@ TEST(OpenSshErrors, AcceptNewRecordsTheHostKeyThenTrustsIt) {
   EXPECT_EQ(read_file(file), recorded);
 }
 
+// Entries OpenSSH's own client records (plain and hashed) are trusted by the
+// client under test with StrictHostKeyChecking=yes.
+TEST(OpenSshErrors, HostKeysRecordedByOpenSshAreTrusted) {
+  OpenSshServer server;
+  for (const std::string hash : {"no", "yes"}) {
+    SCOPED_TRACE("HashKnownHosts=" + hash);
+    auto file = server.directory() / ("openssh_known_hosts_" + hash);
+    auto recorded = run_ssh(server, "true",
+                            {.options = {"-o", "HashKnownHosts=" + hash},
+                             .known_hosts = file,
+                             .strict_host_key_checking = "accept-new",
+                             .client = Argv{kOpenSshClientPath}});
+    ASSERT_TRUE(recorded.exited_with(0)) << recorded.describe();
+    const auto content = read_file(file);
+    ASSERT_NE(content.find(hash == "yes" ? "|1|" : "[127.0.0.1]:"), std::string::npos) << content;
+
+    auto result = run_ssh(server, "echo trusted", {.known_hosts = file});
+    EXPECT_TRUE(result.exited_with(0)) << result.describe();
+    EXPECT_EQ(result.out, "trusted\n");
+    EXPECT_EQ(read_file(file), content);
+  }
+}
+
 TEST(OpenSshErrors, ChangedHostKeyFailsNamingFileAndLine) {
   OpenSshServer server;
   auto impostor = generate_openssh_key(server.directory() / "impostor", KeyType::kEd25519);
