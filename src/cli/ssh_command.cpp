@@ -13,6 +13,7 @@
 #include "cli/stdin_reader.hpp"
 #include "platform/console.hpp"
 #include "platform/stdio.hpp"
+#include "platform/user.hpp"
 #include "ssh/asio/client_driver.hpp"
 #include "ssh/client_session.hpp"
 #include "ssh/config/client_options.hpp"
@@ -346,8 +347,10 @@ ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
                                  destination, user_settings);
     ConfigFileSettings system_settings;
     system_settings.missing_file_is_error = false;
-    system_settings.include_directory = "/etc/ssh";
-    auto more = apply_config_file(options, "/etc/ssh/ssh_config", destination, system_settings);
+    const std::filesystem::path system_directory = platform::system_ssh_directory();
+    system_settings.include_directory = system_directory.string();
+    auto more =
+        apply_config_file(options, system_directory / "ssh_config", destination, system_settings);
     warnings.insert(warnings.end(), more.begin(), more.end());
   }
   for (const auto& warning : warnings) ssh::log::get("config")->debug("{}", warning.to_string());

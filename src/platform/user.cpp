@@ -61,6 +61,11 @@ std::string local_hostname() {
   return wide_to_utf8(std::wstring_view(buffer.data(), size));
 }
 
+std::string system_ssh_directory() {
+  const auto program_data = environment(L"ProgramData");
+  return (program_data ? *program_data : std::string("C:\\ProgramData")) + "\\ssh";
+}
+
 #else  // POSIX
 
 std::string current_user_name() {
@@ -106,6 +111,10 @@ std::string local_hostname() {
   std::array<char, 256> buffer{};
   if (gethostname(buffer.data(), buffer.size() - 1) != 0) return {};
   return buffer.data();
+}
+
+std::string system_ssh_directory() {
+  return "/etc/ssh";
 }
 
 #endif

@@ -20,5 +20,9 @@ std::optional<std::string> home_directory_of(const std::string& user);
 std::string current_user_id();
 // This machine's host name; empty if unknown.
 std::string local_hostname();
+// Where system-wide SSH files live (ssh_config, ssh_known_hosts): /etc/ssh;
+// on Windows %ProgramData%\ssh (C:\ProgramData\ssh if unset), as Windows
+// OpenSSH keeps them.
+std::string system_ssh_directory();
 
 }  // namespace platform

@@ -35,8 +35,14 @@ TEST(ConfigOptions, DefaultsAreOpenSshs) {
   EXPECT_TRUE(options.ciphers.empty());
   EXPECT_EQ(options.strict_host_key_checking, StrictHostKeyChecking::Ask);
   EXPECT_EQ(options.user_known_hosts_files, (Strings{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}));
+#ifdef _WIN32
+  // Windows OpenSSH's place; wine sets %ProgramData% to C:\ProgramData.
+  EXPECT_EQ(options.global_known_hosts_files, (Strings{"C:\\ProgramData\\ssh\\ssh_known_hosts",
+                                                       "C:\\ProgramData\\ssh\\ssh_known_hosts2"}));
+#else
   EXPECT_EQ(options.global_known_hosts_files,
             (Strings{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}));
+#endif
   EXPECT_FALSE(options.rekey_limit_bytes);
   EXPECT_FALSE(options.rekey_limit_seconds);
   EXPECT_EQ(options.server_alive_interval.count(), 0);

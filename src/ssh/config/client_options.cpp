@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <limits>
 
@@ -12,6 +13,12 @@
 #include "ssh/config/pattern.hpp"
 
 namespace ssh::config {
+
+std::vector<std::string> default_global_known_hosts_files() {
+  const std::filesystem::path directory = platform::system_ssh_directory();
+  return {(directory / "ssh_known_hosts").string(), (directory / "ssh_known_hosts2").string()};
+}
+
 namespace {
 
 // OpenSSH refuses more than this many IdentityFile entries (SSH_MAX_IDENTITY_FILES).

@@ -39,6 +39,9 @@ enum class RequestTty { Auto, Yes, No, Force };
 // ssh_config LogLevel values; DEBUG is DEBUG1.
 enum class LogLevel { Quiet, Fatal, Error, Info, Verbose, Debug1, Debug2, Debug3 };
 
+// ssh_known_hosts and ssh_known_hosts2 in platform::system_ssh_directory().
+std::vector<std::string> default_global_known_hosts_files();
+
 struct ClientOptions {
   // The name given on the command line; Host patterns match against it.
   std::string host;
@@ -69,8 +72,7 @@ struct ClientOptions {
   // "none" as the value empties a list (OpenSSH 8.4+). ~ and %-tokens are
   // expanded by finalize_options().
   std::vector<std::string> user_known_hosts_files = {"~/.ssh/known_hosts", "~/.ssh/known_hosts2"};
-  std::vector<std::string> global_known_hosts_files = {"/etc/ssh/ssh_known_hosts",
-                                                       "/etc/ssh/ssh_known_hosts2"};
+  std::vector<std::string> global_known_hosts_files = default_global_known_hosts_files();
   // HashKnownHosts: write hashed names when adding to known_hosts.
   bool hash_known_hosts = false;
   // HostKeyAlias: the name looked up in / written to known_hosts instead of
