@@ -181,8 +181,8 @@ PathResult<ParsedPath> parse_absolute_windows_path(std::string_view input) {
     case WindowsPathKind::Device:
       return error(input,
                    "is a device path (\\\\?\\, \\\\.\\ or \\??\\ prefix), which is not "
-                   "supported: such paths bypass Win32 path rules; write it as C:\\dir or "
-                   "\\\\server\\share\\dir");
+                   "supported (\\\\?\\ skips Win32 normalisation, \\\\.\\ names devices); "
+                   "write the path as C:\\dir or \\\\server\\share\\dir");
     case WindowsPathKind::Rooted:
       return error(input,
                    "is rooted at the current drive, not absolute; add the drive letter, "

@@ -22,10 +22,11 @@
 // Refused with an error naming the problem (never an exception): empty
 // input, embedded NUL or control characters, relative paths (with or without
 // ".."), drive-relative C:foo and a lone C:, paths rooted at the current
-// drive (\x), device paths (\\?\..., \\.\..., \??\...: they bypass Win32
-// normalisation, so lexical mapping would misstate them), drive "letters"
-// outside A-Z (1:\x, or a non-ASCII character), UNC paths without server or
-// share, and names with characters Windows forbids (<>:"|?*).
+// drive (\x), device paths (\\?\..., \\.\..., \??\...: \\?\ skips Win32
+// normalisation, so a lexical mapping could misstate it, and \\.\ names
+// devices, not files), drive "letters" outside A-Z (1:\x, or a non-ASCII
+// character), UNC paths without server or share, and names with characters
+// Windows forbids (<>:"|?*).
 //
 // UNC paths have no guest mount form: Lima (through cygpath) would make
 // //server/share/dir of them, but Linux treats a leading "//" as "/", so the
