@@ -27,9 +27,26 @@ StdinReader::~StdinReader() {
   if (thread_.joinable()) thread_.detach();
 }
 
-void StdinReader::start() { thread_ = std::thread([this] { run(); }); }
+void StdinReader::start() {
+  if (platform::stdin_is_regular_file()) {
+    read_on_io_ = true;
+    io_read_posted_ = true;
+    asio::post(io_, [this] { read_on_io_thread(); });
+    return;
+  }
+  thread_ = std::thread([this] { run(); });
+}
 
 void StdinReader::release(ssh::Bytes&& buffer) {
+  if (read_on_io_) {
+    free_buffers_.push_back(std::move(buffer));
+    // Posted rather than called: release() runs inside on_chunk_.
+    if (!io_read_posted_ && !io_read_ended_) {
+      io_read_posted_ = true;
+      asio::post(io_, [this] { read_on_io_thread(); });
+    }
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     free_buffers_.push_back(std::move(buffer));
@@ -53,6 +70,19 @@ void StdinReader::run() {
     const bool end = count <= 0;
     asio::post(io_, [this, chunk = std::move(buffer)]() mutable { on_chunk_(chunk); });
     if (end) return;
+  }
+}
+
+void StdinReader::read_on_io_thread() {
+  io_read_posted_ = false;
+  while (!io_read_ended_ && !free_buffers_.empty()) {
+    ssh::Bytes buffer = std::move(free_buffers_.front());
+    free_buffers_.pop_front();
+    buffer.resize(kChunkSize);
+    const std::ptrdiff_t count = platform::read_stdin(buffer);
+    buffer.resize(count > 0 ? static_cast<std::size_t>(count) : 0);
+    io_read_ended_ = count <= 0;
+    on_chunk_(buffer);
   }
 }
 
