@@ -5,9 +5,11 @@
 namespace cli {
 namespace {
 
-constexpr std::size_t kChunkSize = 256 * 1024;
+// Small enough that a chunk, its packets and the socket's copy of them stay
+// in the L2 cache between read(), encryption and send().
+constexpr std::size_t kChunkSize = 64 * 1024;
 // Chunks in flight: enough to keep the connection busy while one is read.
-constexpr std::size_t kChunksInFlight = 4;
+constexpr std::size_t kChunksInFlight = 8;
 
 }  // namespace
 
@@ -27,9 +29,26 @@ StdinReader::~StdinReader() {
   if (thread_.joinable()) thread_.detach();
 }
 
-void StdinReader::start() { thread_ = std::thread([this] { run(); }); }
+void StdinReader::start() {
+  if (platform::stdin_is_regular_file()) {
+    read_on_io_ = true;
+    io_read_posted_ = true;
+    asio::post(io_, [this] { read_on_io_thread(); });
+    return;
+  }
+  thread_ = std::thread([this] { run(); });
+}
 
 void StdinReader::release(ssh::Bytes&& buffer) {
+  if (read_on_io_) {
+    free_buffers_.push_back(std::move(buffer));
+    // Posted rather than called: release() runs inside on_chunk_.
+    if (!io_read_posted_ && !io_read_ended_) {
+      io_read_posted_ = true;
+      asio::post(io_, [this] { read_on_io_thread(); });
+    }
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     free_buffers_.push_back(std::move(buffer));
@@ -53,6 +72,24 @@ void StdinReader::run() {
     const bool end = count <= 0;
     asio::post(io_, [this, chunk = std::move(buffer)]() mutable { on_chunk_(chunk); });
     if (end) return;
+  }
+}
+
+// One chunk per turn of the io_context: the chunk is encrypted and handed
+// to the socket before the next is read, so it is still in the cache.
+void StdinReader::read_on_io_thread() {
+  io_read_posted_ = false;
+  if (io_read_ended_ || free_buffers_.empty()) return;
+  ssh::Bytes buffer = std::move(free_buffers_.front());
+  free_buffers_.pop_front();
+  buffer.resize(kChunkSize);
+  const std::ptrdiff_t count = platform::read_stdin(buffer);
+  buffer.resize(count > 0 ? static_cast<std::size_t>(count) : 0);
+  io_read_ended_ = count <= 0;
+  on_chunk_(buffer);
+  if (!io_read_ended_ && !free_buffers_.empty() && !io_read_posted_) {
+    io_read_posted_ = true;
+    asio::post(io_, [this] { read_on_io_thread(); });
   }
 }
 

@@ -3,6 +3,7 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +28,10 @@ std::ptrdiff_t read_stdin(std::span<std::uint8_t> buffer) {
   return static_cast<std::ptrdiff_t>(count);
 }
 
+bool stdin_is_regular_file() {
+  return ::GetFileType(::GetStdHandle(STD_INPUT_HANDLE)) == FILE_TYPE_DISK;
+}
+
 void write_all(StdStream stream, std::span<const std::uint8_t> data) {
   HANDLE handle = ::GetStdHandle(stream == StdStream::Out ? STD_OUTPUT_HANDLE : STD_ERROR_HANDLE);
   while (!data.empty()) {
@@ -45,6 +50,11 @@ std::ptrdiff_t read_stdin(std::span<std::uint8_t> buffer) {
     count = ::read(STDIN_FILENO, buffer.data(), buffer.size());
   } while (count < 0 && errno == EINTR);
   return count;
+}
+
+bool stdin_is_regular_file() {
+  struct stat info {};
+  return ::fstat(STDIN_FILENO, &info) == 0 && S_ISREG(info.st_mode);
 }
 
 void write_all(StdStream stream, std::span<const std::uint8_t> data) {
