@@ -71,6 +71,24 @@ struct RawModeGuard::Saved {
   UINT output_code_page = 0;
 };
 
+namespace {
+
+void restore_console(const RawModeGuard::Saved& saved) {
+  ::SetConsoleMode(::GetStdHandle(STD_INPUT_HANDLE), saved.input_mode);
+  if (saved.have_output) ::SetConsoleMode(::GetStdHandle(STD_OUTPUT_HANDLE), saved.output_mode);
+  if (saved.input_code_page) ::SetConsoleCP(saved.input_code_page);
+  if (saved.output_code_page) ::SetConsoleOutputCP(saved.output_code_page);
+}
+
+const RawModeGuard::Saved* restore_on_exit = nullptr;
+
+BOOL WINAPI restore_console_and_continue(DWORD) {
+  if (const auto* saved = restore_on_exit) restore_console(*saved);
+  return FALSE;  // the default handling (ending the process) goes on
+}
+
+}  // namespace
+
 RawModeGuard::RawModeGuard() {
   HANDLE input = ::GetStdHandle(STD_INPUT_HANDLE);
   auto saved = std::make_unique<Saved>();
@@ -95,14 +113,17 @@ RawModeGuard::RawModeGuard() {
   ::SetConsoleOutputCP(CP_UTF8);
   saved_ = std::move(saved);
   active_ = true;
+  // Closing the console window or Ctrl+Break ends us without running
+  // destructors; the console would stay raw for the shell that remains.
+  restore_on_exit = saved_.get();
+  ::SetConsoleCtrlHandler(restore_console_and_continue, TRUE);
 }
 
 RawModeGuard::~RawModeGuard() {
   if (!active_) return;
-  ::SetConsoleMode(::GetStdHandle(STD_INPUT_HANDLE), saved_->input_mode);
-  if (saved_->have_output) ::SetConsoleMode(::GetStdHandle(STD_OUTPUT_HANDLE), saved_->output_mode);
-  if (saved_->input_code_page) ::SetConsoleCP(saved_->input_code_page);
-  if (saved_->output_code_page) ::SetConsoleOutputCP(saved_->output_code_page);
+  ::SetConsoleCtrlHandler(restore_console_and_continue, FALSE);
+  restore_on_exit = nullptr;
+  restore_console(*saved_);
 }
 
 struct WindowSizeWatcher::State {
@@ -215,7 +236,24 @@ std::optional<TerminalSize> terminal_size() {
 
 struct RawModeGuard::Saved {
   termios attributes{};
+  struct sigaction previous_actions[4]{};
 };
+
+namespace {
+
+// Signals that end us by default while the terminal is raw (with ISIG off
+// the keyboard sends none, but kill(1) or a closing terminal can).
+constexpr int kEndingSignals[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
+// Written before the handlers are installed; read only by them.
+termios attributes_to_restore{};
+
+void restore_terminal_and_end(int signal_number) {
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &attributes_to_restore);  // async-signal-safe
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
+}  // namespace
 
 RawModeGuard::RawModeGuard() {
   if (!stdin_is_terminal()) return;
@@ -223,12 +261,23 @@ RawModeGuard::RawModeGuard() {
   if (::tcgetattr(STDIN_FILENO, &saved_->attributes) != 0) return;
   termios raw = saved_->attributes;
   ::cfmakeraw(&raw);
+  attributes_to_restore = saved_->attributes;
+  struct sigaction action {};
+  action.sa_handler = restore_terminal_and_end;
+  ::sigemptyset(&action.sa_mask);
+  for (std::size_t i = 0; i < std::size(kEndingSignals); ++i) {
+    ::sigaction(kEndingSignals[i], &action, &saved_->previous_actions[i]);
+  }
   // Keep output post-processing off as ssh does, so remote \r\n pass through.
   if (::tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0) active_ = true;
 }
 
 RawModeGuard::~RawModeGuard() {
+  if (!saved_) return;
   if (active_) ::tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_->attributes);
+  for (std::size_t i = 0; i < std::size(kEndingSignals); ++i) {
+    ::sigaction(kEndingSignals[i], &saved_->previous_actions[i], nullptr);
+  }
 }
 
 struct WindowSizeWatcher::State {

@@ -28,8 +28,10 @@ std::optional<TerminalSize> terminal_size();
 // in virtual terminal mode speaks xterm's sequences).
 std::string terminal_type();
 
-// Puts stdin's terminal in raw mode for its lifetime and restores it after.
-// On Windows also turns on VT processing of output and UTF-8 code pages.
+// Puts stdin's terminal in raw mode for its lifetime and restores it after,
+// also when a signal (POSIX: TERM, HUP, INT, QUIT) or a console event
+// (Windows: close, Ctrl+Break) ends the process meanwhile. On Windows also
+// turns on VT processing of output and UTF-8 code pages.
 class RawModeGuard {
  public:
   RawModeGuard();
@@ -38,9 +40,10 @@ class RawModeGuard {
   RawModeGuard& operator=(const RawModeGuard&) = delete;
   bool active() const { return active_; }
 
+  struct Saved;
+
  private:
   bool active_ = false;
-  struct Saved;
   std::unique_ptr<Saved> saved_;
 };
 

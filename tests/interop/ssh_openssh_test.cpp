@@ -491,6 +491,31 @@ TEST(OpenSshPty, ForcedTerminalForACommandUnderScript) {
   EXPECT_NE(result.out.find("tty-yes"), std::string::npos) << result.out;
 }
 
+// A client killed while its terminal is raw puts the terminal back as it
+// found it (OpenSSH does the same), so the shell left behind still echoes.
+TEST(OpenSshPty, TerminalIsRestoredWhenTheClientIsKilled) {
+  OpenSshServer server;
+  auto ssh = ssh_argv(server, "sleep 60", {.options = {"-t"}});
+  for (const std::string signal : {"TERM", "HUP"}) {
+    SCOPED_TRACE("SIG" + signal);
+    // The client runs in the background with the terminal as stdin; once it
+    // has made the terminal raw it is killed, then stty shows the modes.
+    const std::string inner = shell_quote(ssh) + " </dev/tty >/dev/null 2>&1 & pid=$!; " +
+                              "for i in $(seq 100); do stty -a </dev/tty | grep -q -- -icanon && " +
+                              "break; sleep 0.1; done; stty -a </dev/tty | grep -o -- '-icanon' | " +
+                              "sed 's/^/raw-seen:/'; kill -" + signal + " $pid; wait $pid; " +
+                              "echo status=$?; stty -a </dev/tty";
+    auto result = run_process({"/usr/bin/script", "-qec", "sh -c " + shell_quote({inner}),
+                               "/dev/null"});
+    EXPECT_TRUE(result.exited_with(0)) << result.describe();
+    EXPECT_NE(result.out.find("raw-seen:-icanon"), std::string::npos) << result.out;
+    const auto after = result.out.substr(result.out.find("status="));
+    EXPECT_NE(after.find(" icanon"), std::string::npos) << after;
+    EXPECT_NE(after.find(" echo "), std::string::npos) << after;
+    EXPECT_EQ(after.find("-icanon"), std::string::npos) << after;
+  }
+}
+
 // A tmux server of our own (its own socket), killed when the test ends.
 class Tmux {
  public:
