@@ -1,6 +1,7 @@
 #include "cli/ssh_command.hpp"
 
 #include <botan/auto_rng.h>
+#include <botan/mem_ops.h>
 #include <botan/system_rng.h>
 
 #include <asio.hpp>
@@ -30,6 +31,8 @@ constexpr int kExitFailure = 255;
 // Environment variable a non-interactive caller (tests, scripts) may use
 // to supply the password instead of a terminal prompt.
 constexpr const char* kPasswordVariable = "LIMACTL_SSH_PASSWORD";
+// The same for the passphrase of encrypted identity files (-i).
+constexpr const char* kPassphraseVariable = "LIMACTL_SSH_PASSPHRASE";
 
 using platform::RawModeGuard;
 using platform::read_secret;
@@ -63,8 +66,8 @@ class SshRun : public ssh::ClientSessionCallbacks,
 
   // --- ClientSessionCallbacks ---
   ssh::Status verify_host_key(const ssh::keys::PublicKey& key, std::string_view) override {
-    const auto decision = ssh::config::check_host_key(host_key_policy_, options_.hostname,
-                                                      options_.port, key);
+    const auto decision =
+        ssh::config::check_host_key(host_key_policy_, options_.hostname, options_.port, key);
     if (!decision.accepted) {
       return ssh::Error{ssh::DisconnectReason::HostKeyNotVerifiable, decision.reason};
     }
@@ -105,8 +108,8 @@ class SshRun : public ssh::ClientSessionCallbacks,
   }
 
   void on_authenticated() override {
-    auto opened = session_->connection().open_channel(ssh::connection::SessionOpen{},
-                                                      shared_from_this());
+    auto opened =
+        session_->connection().open_channel(ssh::connection::SessionOpen{}, shared_from_this());
     if (!opened) {
       fail_run(opened.error().message);
       return;
@@ -313,10 +316,10 @@ ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
   // Command-line values come first: first obtained value wins.
   if (cli_options.verbosity > 0 || cli_options.quiet) {
     apply_option(options, "LogLevel",
-                 cli_options.quiet                  ? "QUIET"
-                 : cli_options.verbosity == 1       ? "DEBUG1"
-                 : cli_options.verbosity == 2       ? "DEBUG2"
-                                                    : "DEBUG3");
+                 cli_options.quiet            ? "QUIET"
+                 : cli_options.verbosity == 1 ? "DEBUG1"
+                 : cli_options.verbosity == 2 ? "DEBUG2"
+                                              : "DEBUG3");
   }
   if (const auto at = destination.rfind('@'); at != std::string::npos) {
     apply_option(options, "User", destination.substr(0, at));
@@ -355,6 +358,25 @@ ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
   return options;
 }
 
+// The passphrase of an encrypted identity: $LIMACTL_SSH_PASSPHRASE, else
+// asked on the terminal (as ssh does); none in BatchMode or without one.
+ssh::config::IdentityPassphrasePrompt identity_passphrase_prompt(
+    const ssh::config::ClientOptions& options) {
+  if (!std::getenv(kPassphraseVariable) && options.batch_mode) return {};
+  return [](const std::string& file) -> std::optional<ssh::SecureBytes> {
+    std::optional<std::string> given;
+    if (const char* variable = std::getenv(kPassphraseVariable)) {
+      given = variable;
+    } else {
+      given = read_secret("Enter passphrase for key '" + file + "': ");
+    }
+    if (!given) return std::nullopt;
+    ssh::SecureBytes passphrase(given->begin(), given->end());
+    Botan::secure_scrub_memory(given->data(), given->size());
+    return passphrase;
+  };
+}
+
 }  // namespace
 
 void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
@@ -376,7 +398,8 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
   // Everything from the destination on belongs to the remote command, even
   // words that look like options (as in ssh), so it is left unparsed.
   command->prefix_command();
-  command->callback([command, &options] { options.destination_and_command = command->remaining(); });
+  command->callback(
+      [command, &options] { options.destination_and_command = command->remaining(); });
 }
 
 int run_ssh_command(const SshCommandOptions& cli_options) {
@@ -394,7 +417,7 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   ssh::config::LoadedIdentities identities;
   try {
     session_config = ssh::config::make_session_config(options);
-    identities = ssh::config::load_identities(options);
+    identities = ssh::config::load_identities(options, identity_passphrase_prompt(options));
   } catch (const std::exception& error) {
     std::cerr << "limactl ssh: " << error.what() << "\n";
     return kExitFailure;
@@ -405,10 +428,18 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   const std::string command = join_command(command_words);
   bool want_tty = false;
   switch (options.request_tty) {
-    case ssh::config::RequestTty::Force: want_tty = true; break;
-    case ssh::config::RequestTty::Yes: want_tty = stdin_is_terminal(); break;
-    case ssh::config::RequestTty::No: want_tty = false; break;
-    case ssh::config::RequestTty::Auto: want_tty = command.empty() && stdin_is_terminal(); break;
+    case ssh::config::RequestTty::Force:
+      want_tty = true;
+      break;
+    case ssh::config::RequestTty::Yes:
+      want_tty = stdin_is_terminal();
+      break;
+    case ssh::config::RequestTty::No:
+      want_tty = false;
+      break;
+    case ssh::config::RequestTty::Auto:
+      want_tty = command.empty() && stdin_is_terminal();
+      break;
   }
   if (cli_options.disable_tty) want_tty = false;
   if (cli_options.force_tty >= 2) want_tty = true;

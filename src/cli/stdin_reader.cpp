@@ -27,7 +27,9 @@ StdinReader::~StdinReader() {
   if (thread_.joinable()) thread_.detach();
 }
 
-void StdinReader::start() { thread_ = std::thread([this] { run(); }); }
+void StdinReader::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void StdinReader::release(ssh::Bytes&& buffer) {
   {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <asio.hpp>
-
 #include <condition_variable>
 #include <deque>
 #include <functional>
