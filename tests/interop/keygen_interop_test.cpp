@@ -113,7 +113,9 @@ TEST_P(KeygenForeignKeys, ReadWithTheSamePublicKeyAndFingerprints) {
   ASSERT_TRUE(key.ok()) << key.error().message;
   EXPECT_EQ(key->public_key().type(), c.kind.key_type);
   EXPECT_EQ(key->public_key().to_openssh_line(), key_part(pub_line));
-  if (std::string(c.format) == "RFC4716") EXPECT_EQ(key->comment(), "made by ssh-keygen");
+  if (std::string(c.format) == "RFC4716") {
+    EXPECT_EQ(key->comment(), "made by ssh-keygen");
+  }
   expect_same_fingerprints(file.string() + ".pub", key->public_key());
 
   // `limactl keygen -y` prints what ssh-keygen -y prints; -l on the private
@@ -145,10 +147,11 @@ TEST_P(KeygenForeignKeys, ReadWithTheSamePublicKeyAndFingerprints) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SshKeygen, KeygenForeignKeys, testing::ValuesIn(foreign_cases()),
-                         [](const testing::TestParamInfo<ForeignCase>& info) {
-                           return std::string(info.param.kind.label) + "_" + info.param.format +
-                                  (std::string(info.param.passphrase).empty() ? "_plain"
-                                                                              : "_encrypted");
+                         [](const testing::TestParamInfo<ForeignCase>& param_info) {
+                           return std::string(param_info.param.kind.label) + "_" +
+                                  param_info.param.format +
+                                  (std::string(param_info.param.passphrase).empty() ? "_plain"
+                                                                                    : "_encrypted");
                          });
 
 TEST(KeygenForeignCiphers, EveryCipherSshKeygenWrites) {
@@ -265,10 +268,10 @@ TEST_P(KeygenOwnKeys, PassphraseChangesDecryptWithSshKeygen) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Limactl, KeygenOwnKeys, testing::ValuesIn(own_cases()),
-                         [](const testing::TestParamInfo<OwnCase>& info) {
-                           return std::string(info.param.kind.label) +
-                                  (std::string(info.param.passphrase).empty() ? "_plain"
-                                                                              : "_encrypted");
+                         [](const testing::TestParamInfo<OwnCase>& param_info) {
+                           return std::string(param_info.param.kind.label) +
+                                  (std::string(param_info.param.passphrase).empty() ? "_plain"
+                                                                                    : "_encrypted");
                          });
 
 TEST(KeygenCommand, RefusesToOverwriteWithoutATerminal) {
@@ -294,7 +297,7 @@ TEST(KeygenCommand, DefaultsAndBadArguments) {
   EXPECT_NE(made.out.find("Your identification has been saved in " + file.string()),
             std::string::npos)
       << made.out;
-  EXPECT_NE(made.out.find("+---[SHA256]-----+"), std::string::npos) << made.out;
+  EXPECT_NE(made.out.find("+----[SHA256]-----+"), std::string::npos) << made.out;
   const std::string pub = read_file(file.string() + ".pub");
   EXPECT_NE(pub.find('@'), std::string::npos) << pub;
 

@@ -297,8 +297,8 @@ TEST_P(KeyFormatsEncrypted, RoundTripWithPassphraseAsSshKeygenWrites) {
 }
 
 INSTANTIATE_TEST_SUITE_P(KeyFormats, KeyFormatsEncrypted, testing::ValuesIn(kKeyTypes),
-                         [](const testing::TestParamInfo<const char*>& info) {
-                           std::string name = info.param;
+                         [](const testing::TestParamInfo<const char*>& param_info) {
+                           std::string name = param_info.param;
                            for (char& c : name) {
                              if (c == '-') c = '_';
                            }
