@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 
 #include <CLI/CLI.hpp>
+
 #include <iostream>
 
 #include "cli/keygen_command.hpp"

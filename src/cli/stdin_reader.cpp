@@ -27,9 +27,7 @@ StdinReader::~StdinReader() {
   if (thread_.joinable()) thread_.detach();
 }
 
-void StdinReader::start() {
-  thread_ = std::thread([this] { run(); });
-}
+void StdinReader::start() { thread_ = std::thread([this] { run(); }); }
 
 void StdinReader::release(ssh::Bytes&& buffer) {
   {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asio.hpp>
+
 #include <condition_variable>
 #include <deque>
 #include <functional>
