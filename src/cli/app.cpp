@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "cli/keygen_command.hpp"
 #include "cli/ssh_command.hpp"
 
 namespace cli {
@@ -15,6 +16,8 @@ int run_limactl(int argc, char** argv) {
 
   SshCommandOptions ssh_options;
   setup_ssh_command(app, ssh_options);
+  KeygenCommandOptions keygen_options;
+  setup_keygen_command(app, keygen_options);
 
   try {
     app.parse(argc, argv);
@@ -22,6 +25,7 @@ int run_limactl(int argc, char** argv) {
     return app.exit(e);
   }
   if (app.got_subcommand("ssh")) return run_ssh_command(ssh_options);
+  if (app.got_subcommand("keygen")) return run_keygen_command(keygen_options);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "cli/ssh_command.hpp"
 
 #include <botan/auto_rng.h>
+#include <botan/mem_ops.h>
 #include <botan/system_rng.h>
 
 #include <asio.hpp>
@@ -31,6 +32,8 @@ constexpr int kExitFailure = 255;
 // Environment variable a non-interactive caller (tests, scripts) may use
 // to supply the password instead of a terminal prompt.
 constexpr const char* kPasswordVariable = "LIMACTL_SSH_PASSWORD";
+// The same for the passphrase of encrypted identity files (-i).
+constexpr const char* kPassphraseVariable = "LIMACTL_SSH_PASSPHRASE";
 
 using platform::RawModeGuard;
 using platform::read_secret;
@@ -358,6 +361,25 @@ ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
   return options;
 }
 
+// The passphrase of an encrypted identity: $LIMACTL_SSH_PASSPHRASE, else
+// asked on the terminal (as ssh does); none in BatchMode or without one.
+ssh::config::IdentityPassphrasePrompt identity_passphrase_prompt(
+    const ssh::config::ClientOptions& options) {
+  if (!std::getenv(kPassphraseVariable) && options.batch_mode) return {};
+  return [](const std::string& file) -> std::optional<ssh::SecureBytes> {
+    std::optional<std::string> given;
+    if (const char* variable = std::getenv(kPassphraseVariable)) {
+      given = variable;
+    } else {
+      given = read_secret("Enter passphrase for key '" + file + "': ");
+    }
+    if (!given) return std::nullopt;
+    ssh::SecureBytes passphrase(given->begin(), given->end());
+    Botan::secure_scrub_memory(given->data(), given->size());
+    return passphrase;
+  };
+}
+
 }  // namespace
 
 void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
@@ -365,7 +387,9 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
       "ssh", "Log into a remote host and run a command or a shell (OpenSSH's ssh, in process)");
   command->add_option("-p", options.port, "Port to connect to on the remote host");
   command->add_option("-l", options.login_name, "User to log in as");
-  command->add_option("-i", options.identity_files, "Identity (private key) file")
+  command->add_option("-i", options.identity_files,
+                      "Identity (private key) file; an encrypted one's passphrase is asked on the "
+                      "terminal or taken from $LIMACTL_SSH_PASSPHRASE")
       ->allow_extra_args(false);
   command->add_option("-o", options.options, "Option in ssh_config format (Key=Value)")
       ->allow_extra_args(false);
@@ -397,7 +421,7 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   ssh::config::LoadedIdentities identities;
   try {
     session_config = ssh::config::make_session_config(options);
-    identities = ssh::config::load_identities(options);
+    identities = ssh::config::load_identities(options, identity_passphrase_prompt(options));
   } catch (const std::exception& error) {
     std::cerr << "limactl ssh: " << error.what() << "\n";
     return kExitFailure;

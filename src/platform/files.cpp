@@ -64,6 +64,24 @@ std::optional<FileError> append_to_text_file(const std::filesystem::path& file,
   return std::nullopt;
 }
 
+std::optional<FileError> write_file_with_mode(const std::filesystem::path& file,
+                                              std::string_view content, unsigned) {
+  const int fd = ::_wopen(file.c_str(), _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY | _O_NOINHERIT,
+                          _S_IREAD | _S_IWRITE);
+  if (fd < 0) return FileError{"open", errno};
+  while (!content.empty()) {
+    const int written = ::_write(fd, content.data(), static_cast<unsigned>(content.size()));
+    if (written <= 0) {
+      const int error_number = errno;
+      ::_close(fd);
+      return FileError{"write", error_number};
+    }
+    content.remove_prefix(static_cast<std::size_t>(written));
+  }
+  if (::_close(fd) != 0) return FileError{"write", errno};
+  return std::nullopt;
+}
+
 namespace {
 
 // fnmatch() for one path component, case-insensitive.
@@ -190,6 +208,31 @@ std::optional<FileError> append_to_text_file(const std::filesystem::path& file,
       return FileError{"write", error_number};
     }
     remaining.remove_prefix(static_cast<std::size_t>(written));
+  }
+  if (::close(fd) != 0) return FileError{"write", errno};
+  return std::nullopt;
+}
+
+std::optional<FileError> write_file_with_mode(const std::filesystem::path& file,
+                                              std::string_view content, unsigned mode) {
+  const int fd =
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd < 0) return FileError{"open", errno};
+  // An existing file keeps its mode through O_CREAT; a key must not.
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    const int error_number = errno;
+    ::close(fd);
+    return FileError{"chmod", error_number};
+  }
+  while (!content.empty()) {
+    const ssize_t written = ::write(fd, content.data(), content.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      const int error_number = errno;
+      ::close(fd);
+      return FileError{"write", error_number};
+    }
+    content.remove_prefix(static_cast<std::size_t>(written));
   }
   if (::close(fd) != 0) return FileError{"write", errno};
   return std::nullopt;

@@ -32,6 +32,14 @@ struct FileError {
 std::optional<FileError> append_to_text_file(const std::filesystem::path& file,
                                              std::string_view text);
 
+// Writes content to file, replacing what it held. POSIX: created with mode
+// (0600 for a private key, 0644 for a public one) and set to mode if it
+// existed. Windows has no POSIX mode bits: the file gets the directory's
+// inherited ACL, as files Windows OpenSSH's ssh-keygen writes under the
+// user's profile do.
+std::optional<FileError> write_file_with_mode(const std::filesystem::path& file,
+                                              std::string_view content, unsigned mode);
+
 // The existing paths that match a shell wildcard pattern (*, ? and [...]
 // in any component), sorted; empty if none match; nullopt on an error.
 // POSIX glob(3); on Windows our own matcher, case-insensitive as the file

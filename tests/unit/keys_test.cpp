@@ -618,12 +618,19 @@ TEST_P(KeysPrivateKeyFile, MismatchedCheckIntsAreAnError) {
 
 INSTANTIATE_TEST_SUITE_P(KeysAllKinds, KeysPrivateKeyFile, testing::ValuesIn(kKeyKinds), kind_name);
 
-TEST(KeysPrivateKeyFormat, EncryptedKeysGiveAClearError) {
+TEST(KeysPrivateKeyFormat, EncryptedKeysNeedTheirPassphrase) {
   TempDir dir;
   const fs::path path = keygen(dir, kKeyKinds[0], "locked", "correct horse");
-  auto key = PrivateKey::from_openssh(read_text(path));
+  const std::string text = read_text(path);
+  EXPECT_TRUE(PrivateKey::is_encrypted(text));
+  auto key = PrivateKey::from_openssh(text);
   ASSERT_FALSE(key.ok());
-  EXPECT_EQ(key.error().message, "encrypted private keys are not supported yet");
+  EXPECT_EQ(key.error().message, kPassphraseRequired);
+  const std::string passphrase = "correct horse";
+  auto unlocked =
+      PrivateKey::from_file_text(text, SecureBytes(passphrase.begin(), passphrase.end()));
+  ASSERT_TRUE(unlocked.ok()) << unlocked.error().message;
+  EXPECT_EQ(unlocked->comment(), "locked");
 }
 
 TEST(KeysPrivateKeyFormat, OtherFormatsAndGarbageAreErrors) {

@@ -7,6 +7,7 @@
 #include "platform/files.hpp"
 #include "ssh/crypto/cipher.hpp"
 #include "ssh/kex/kex.hpp"
+#include "ssh/keys/key_files.hpp"
 #include "ssh/keys/keys.hpp"
 #include "ssh/log.hpp"
 
@@ -52,7 +53,10 @@ ClientSessionConfig make_session_config(const ClientOptions& options) {
   return config;
 }
 
-LoadedIdentities load_identities(const ClientOptions& options) {
+LoadedIdentities load_identities(const ClientOptions& options,
+                                 const IdentityPassphrasePrompt& prompt) {
+  // ssh's NumberOfPasswordPrompts default, for passphrases too.
+  constexpr int kPassphraseAttempts = 3;
   LoadedIdentities loaded;
   if (!options.pubkey_authentication) return loaded;
   const bool defaults = options.identity_files.empty();
@@ -68,14 +72,37 @@ LoadedIdentities load_identities(const ClientOptions& options) {
       loaded.warnings.push_back(*problem);
       continue;
     }
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) {
-      loaded.warnings.push_back("cannot read identity " + file);
+    auto text = keys::read_key_file_text(file);
+    if (!text) {
+      loaded.warnings.push_back("cannot read identity " + text.error().message);
       continue;
     }
-    auto key = keys::PrivateKey::from_openssh(text.str());
+    const bool encrypted = keys::PrivateKey::is_encrypted(*text);
+    if (encrypted && !prompt) {
+      log::get("auth")->debug(
+          "identity file {} is encrypted and there is no one to ask for its "
+          "passphrase; skipped",
+          file);
+      continue;
+    }
+    bool skipped = false;
+    auto ask = [&]() -> std::optional<SecureBytes> {
+      auto passphrase = prompt(file);
+      if (!passphrase || passphrase->empty()) skipped = true;
+      return skipped ? std::nullopt : passphrase;
+    };
+    auto key = keys::PrivateKey::from_file_text(*text, ask);
+    for (int attempt = 1; encrypted && !key && !skipped && attempt < kPassphraseAttempts &&
+                          keys::is_incorrect_passphrase(key.error());
+         ++attempt) {
+      log::get("auth")->debug("identity file {}: incorrect passphrase", file);
+      key = keys::PrivateKey::from_file_text(*text, ask);
+    }
+    Botan::secure_scrub_memory(text->data(), text->size());
+    if (skipped) {
+      log::get("auth")->debug("identity file {}: no passphrase given; skipped", file);
+      continue;
+    }
     if (!key) {
       loaded.warnings.push_back("cannot load identity " + file + ": " + key.error().message);
       continue;

@@ -3,6 +3,8 @@
 // keepalives) and the identities loaded from their files.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +24,16 @@ struct LoadedIdentities {
   std::vector<std::string> warnings;
 };
 
+// Asks for the passphrase of the encrypted key file named; nullopt (or an
+// empty passphrase) skips the key, as ssh does when the user just presses
+// enter or there is nobody to ask.
+using IdentityPassphrasePrompt = std::function<std::optional<SecureBytes>(const std::string& file)>;
+
 // Reads IdentityFile entries (or the default files when none were given).
-LoadedIdentities load_identities(const ClientOptions& options);
+// Encrypted keys are decrypted with what prompt gives (asked again after a
+// wrong passphrase, up to NumberOfPasswordPrompts' default of 3 times), or
+// skipped with a debug log without a prompt.
+LoadedIdentities load_identities(const ClientOptions& options,
+                                 const IdentityPassphrasePrompt& prompt = {});
 
 }  // namespace ssh::config

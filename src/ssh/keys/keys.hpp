@@ -5,7 +5,10 @@
 
 #include <botan/rng.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +46,14 @@ class PublicKey {
   std::string fingerprint_md5() const;
   // "type base64" (+ " comment" when not empty).
   std::string to_openssh_line(std::string_view comment = {}) const;
+  // RFC 4716: "---- BEGIN SSH2 PUBLIC KEY ----", a Comment header when
+  // comment is not empty, the base64 blob, the END line (as ssh-keygen -e).
+  std::string to_rfc4716(std::string_view comment = {}) const;
+  // The key's size as ssh-keygen -l prints it: the RSA modulus bits, the
+  // curve size for ECDSA, 256 for Ed25519.
+  std::size_t bits() const;
+  // "ED25519", "ECDSA" or "RSA", as in ssh-keygen -l's last column.
+  std::string short_type_name() const;
 
   friend bool operator==(const PublicKey& a, const PublicKey& b) { return a.blob_ == b.blob_; }
 
@@ -54,16 +65,67 @@ class PublicKey {
   std::shared_ptr<const Botan::Public_Key> key_;
 };
 
+// A public key as a .pub file holds it.
+struct PublicKeyWithComment {
+  PublicKey key;
+  std::string comment;
+};
+
+// Parses a public key file's text: an OpenSSH "type base64 [comment]" line
+// (blank lines and # comments around it are skipped) or an RFC 4716 block
+// (headers, continuation lines; the Comment header becomes the comment).
+Result<PublicKeyWithComment> parse_public_key_text(std::string_view text);
+
+// Gives the passphrase of an encrypted private key file: called at most
+// once per file, and only when the file is encrypted. nullopt when none can
+// be had (no terminal, the user gave up): the load then fails.
+using PassphraseSource = std::function<std::optional<SecureBytes>()>;
+
+// The error message tail of a wrong passphrase (a check-int mismatch, an
+// authentication tag or padding failure after decryption).
+inline constexpr std::string_view kIncorrectPassphrase = "incorrect passphrase";
+// The error message of an encrypted key with no passphrase to be had.
+inline constexpr std::string_view kPassphraseRequired = "passphrase required";
+bool is_incorrect_passphrase(const Error& error);
+
+// ssh-keygen's default bcrypt-pbkdf rounds for new keys (-a).
+inline constexpr std::uint32_t kDefaultKdfRounds = 16;
+
 class PrivateKey {
  public:
   // type: "ssh-ed25519", "ecdsa-sha2-nistp256/384/521" or "ssh-rsa" (bits).
   static Result<PrivateKey> generate(std::string_view type, std::size_t rsa_bits,
                                      Botan::RandomNumberGenerator& rng);
-  // Reads an unencrypted "-----BEGIN OPENSSH PRIVATE KEY-----" file's text.
+  // Reads a private key file's text, in any format ssh-keygen writes:
+  //  - "OPENSSH PRIVATE KEY" (openssh-key-v1): unencrypted, or bcrypt-pbkdf
+  //    with aes128/192/256-ctr, aes128/192/256-cbc, aes128/256-gcm@openssh.com
+  //    or chacha20-poly1305@openssh.com;
+  //  - "RSA PRIVATE KEY" / "EC PRIVATE KEY" (PKCS#1, SEC 1), also encrypted
+  //    with Proc-Type/DEK-Info AES-128/192/256-CBC headers (OpenSSL's
+  //    EVP_BytesToKey MD5 derivation);
+  //  - "PRIVATE KEY" / "ENCRYPTED PRIVATE KEY" (PKCS#8, PBES2).
+  // passphrase is asked only for an encrypted file. Errors say what is
+  // wrong, not which file (see load_private_key_file for that).
+  static Result<PrivateKey> from_file_text(std::string_view file_text,
+                                           const PassphraseSource& passphrase = {});
+  static Result<PrivateKey> from_file_text(std::string_view file_text,
+                                           const SecureBytes& passphrase);
+  // from_file_text without a passphrase (kept for existing callers).
   static Result<PrivateKey> from_openssh(std::string_view file_text);
+  // Whether reading file_text needs a passphrase; false for text that is no
+  // private key at all (reading it tells what is wrong).
+  static bool is_encrypted(std::string_view file_text);
+  // The public key (and comment, when stored in clear) of a private key file
+  // whose public half can be read without its passphrase: openssh-key-v1
+  // keeps it unencrypted. Errors for the other formats when encrypted.
+  static Result<PublicKeyWithComment> public_key_from_file_text(std::string_view file_text);
 
-  // Writes an unencrypted openssh-key-v1 file, as ssh-keygen -N '' does.
-  std::string to_openssh(std::string_view comment, Botan::RandomNumberGenerator& rng) const;
+  // Writes an openssh-key-v1 file as ssh-keygen does: unencrypted when the
+  // passphrase is empty, else bcrypt-pbkdf (16-byte salt, kdf_rounds) with
+  // aes256-ctr. Empty on failure.
+  std::string to_openssh(std::string_view comment, Botan::RandomNumberGenerator& rng,
+                         const SecureBytes& passphrase = {},
+                         std::uint32_t kdf_rounds = kDefaultKdfRounds) const;
 
   const PublicKey& public_key() const { return public_; }
   const std::string& comment() const { return comment_; }
@@ -74,6 +136,7 @@ class PrivateKey {
                      Botan::RandomNumberGenerator& rng) const;
 
  private:
+  friend struct PrivateKeyAccess;
   PublicKey public_;
   std::string comment_;
   std::shared_ptr<const Botan::Private_Key> key_;

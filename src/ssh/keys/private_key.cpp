@@ -31,6 +31,13 @@ constexpr std::string_view kEndLine = "-----END OPENSSH PRIVATE KEY-----";
 constexpr std::string_view kMagic{"openssh-key-v1\0", 15};
 constexpr std::string_view kNoCipher = "none";
 constexpr std::string_view kNoKdf = "none";
+constexpr std::string_view kBcryptKdf = "bcrypt";
+// What ssh-keygen encrypts new keys with, and its salt size.
+constexpr std::string_view kDefaultCipher = "aes256-ctr";
+constexpr std::size_t kSaltSize = 16;
+// A hostile file must not make us spin for hours; ssh-keygen -a users pick
+// hundreds at most (each round costs a few milliseconds).
+constexpr std::uint32_t kMaxKdfRounds = 10000;
 // The private section is padded to the cipher's block size; with no cipher
 // OpenSSH uses 8.
 constexpr std::size_t kUnencryptedBlockSize = 8;
@@ -136,18 +143,23 @@ Result<std::shared_ptr<const Botan::Private_Key>> read_private_fields(wire::Read
   return key;
 }
 
-Result<PrivateSection> read_private_section(ByteView section, const PublicKey& public_key) {
-  if (section.empty() || section.size() % kUnencryptedBlockSize != 0) {
-    return key_error("OpenSSH private key section has a bad length");
+Result<PrivateSection> read_private_section(ByteView section, const PublicKey& public_key,
+                                            std::size_t block_size, bool encrypted) {
+  if (section.empty() || section.size() % block_size != 0) {
+    return key_error("corrupted OpenSSH private key (section length)");
   }
   wire::Reader reader(section);
   const std::uint32_t check_int = reader.u32();
   const std::uint32_t check_int_copy = reader.u32();
+  // Decrypting with a wrong key gives random check-ints; without
+  // encryption a mismatch can only mean damage. Checked before anything
+  // else is read, which would otherwise fail on the garbage.
+  if (reader.ok() && check_int != check_int_copy) {
+    return key_error(encrypted ? std::string(kIncorrectPassphrase)
+                               : "corrupted OpenSSH private key (check-int mismatch)");
+  }
   const std::string_view type = reader.text();
   if (!reader.ok()) return key_error("truncated OpenSSH private key");
-  // For encrypted files a mismatch means a wrong passphrase; here it can
-  // only mean damage.
-  if (check_int != check_int_copy) return key_error("OpenSSH private key is corrupted");
   if (type != public_key.type()) {
     return key_error("private key type \"" + std::string(type) + "\" does not match public key");
   }
@@ -157,8 +169,7 @@ Result<PrivateSection> read_private_section(ByteView section, const PublicKey& p
   const ByteView padding = reader.rest();
   if (!reader.ok()) return key_error("truncated OpenSSH private key");
   // The padding is 1, 2, 3, ... (PROTOCOL.key section 3).
-  if (padding.size() >= kUnencryptedBlockSize)
-    return key_error("OpenSSH private key has bad padding");
+  if (padding.size() >= block_size) return key_error("OpenSSH private key has bad padding");
   for (std::size_t i = 0; i < padding.size(); ++i) {
     if (padding[i] != i + 1) return key_error("OpenSSH private key has bad padding");
   }
@@ -203,46 +214,217 @@ Result<PrivateKey> PrivateKey::generate(std::string_view type, std::size_t rsa_b
   }
 }
 
-Result<PrivateKey> PrivateKey::from_openssh(std::string_view file_text) {
-  try {
-    auto decoded = decode_armor(file_text);
-    if (!decoded) return decoded.take_error();
-    wire::Reader reader(*decoded);
-    const ByteView magic = reader.raw(kMagic.size());
-    const std::string_view cipher = reader.text();
-    const std::string_view kdf = reader.text();
-    reader.string();  // KDF options: empty without a KDF, unused either way.
-    const std::uint32_t key_count = reader.u32();
-    if (!reader.ok() || as_text(magic) != kMagic) {
-      return key_error("not an openssh-key-v1 private key");
-    }
-    if (cipher != kNoCipher || kdf != kNoKdf) {
-      return key_error("encrypted private keys are not supported yet");
-    }
-    if (key_count != 1) return key_error("OpenSSH private key files must hold exactly one key");
-    const ByteView public_blob = reader.string();
-    const ByteView private_section = reader.string();
-    if (!reader.finished()) return key_error("malformed OpenSSH private key");
+namespace {
 
-    auto public_key = PublicKey::from_blob(public_blob);
+// An openssh-key-v1 file split into its fields; the views point into binary.
+struct OpensshFile {
+  SecureBytes binary;
+  const internal::KeyFileCipher* cipher = nullptr;  // null: "none"
+  ByteView salt;
+  std::uint32_t rounds = 0;
+  ByteView public_blob;
+  ByteView private_section;
+  ByteView tag;
+};
+
+Result<std::unique_ptr<OpensshFile>> parse_openssh_file(std::string_view file_text) {
+  auto decoded = decode_armor(file_text);
+  if (!decoded) return decoded.take_error();
+  auto file = std::make_unique<OpensshFile>();
+  file->binary = std::move(*decoded);
+  wire::Reader reader(file->binary);
+  const ByteView magic = reader.raw(kMagic.size());
+  const std::string_view cipher = reader.text();
+  const std::string_view kdf = reader.text();
+  const ByteView kdf_options = reader.string();
+  const std::uint32_t key_count = reader.u32();
+  if (!reader.ok()) return key_error("truncated OpenSSH private key");
+  if (as_text(magic) != kMagic) return key_error("not an openssh-key-v1 private key (bad magic)");
+  if (cipher != kNoCipher) {
+    file->cipher = internal::find_key_file_cipher(cipher);
+    if (file->cipher == nullptr) {
+      return key_error("unsupported cipher \"" + std::string(cipher) + "\" in private key");
+    }
+  }
+  if (kdf == kNoKdf) {
+    if (file->cipher != nullptr || !kdf_options.empty()) {
+      return key_error("corrupted OpenSSH private key (cipher without a KDF)");
+    }
+  } else if (kdf == kBcryptKdf) {
+    if (file->cipher == nullptr) {
+      return key_error("corrupted OpenSSH private key (KDF without a cipher)");
+    }
+    wire::Reader options(kdf_options);
+    file->salt = options.string();
+    file->rounds = options.u32();
+    if (!options.finished() || file->salt.empty() || file->rounds == 0) {
+      return key_error("corrupted OpenSSH private key (bad bcrypt KDF options)");
+    }
+    if (file->rounds > kMaxKdfRounds) {
+      return key_error("private key asks for " + std::to_string(file->rounds) +
+                       " KDF rounds (more than " + std::to_string(kMaxKdfRounds) + ")");
+    }
+  } else {
+    return key_error("unsupported KDF \"" + std::string(kdf) + "\" in private key");
+  }
+  if (key_count != 1) return key_error("OpenSSH private key files must hold exactly one key");
+  file->public_blob = reader.string();
+  file->private_section = reader.string();
+  const std::size_t tag_size = file->cipher != nullptr ? file->cipher->tag_size : 0;
+  file->tag = reader.raw(tag_size);
+  if (!reader.ok()) return key_error("truncated OpenSSH private key");
+  if (!reader.finished()) return key_error("corrupted OpenSSH private key (trailing data)");
+  return file;
+}
+
+// With no passphrase source, or one that gives none.
+Error passphrase_required() {
+  return key_error(std::string(kPassphraseRequired));
+}
+
+Result<PrivateKey> read_openssh(std::string_view file_text, const PassphraseSource& passphrase) {
+  auto parsed = parse_openssh_file(file_text);
+  if (!parsed) return parsed.take_error();
+  const OpensshFile& file = **parsed;
+  auto public_key = PublicKey::from_blob(file.public_blob);
+  if (!public_key) return public_key.take_error();
+
+  SecureBytes section(file.private_section.begin(), file.private_section.end());
+  std::size_t block_size = kUnencryptedBlockSize;
+  if (file.cipher != nullptr) {
+    const internal::KeyFileCipher& cipher = *file.cipher;
+    block_size = cipher.block_size;
+    if (section.empty() || section.size() % block_size != 0) {
+      return key_error("corrupted OpenSSH private key (section length)");
+    }
+    std::optional<SecureBytes> secret = passphrase ? passphrase() : std::nullopt;
+    if (!secret) return passphrase_required();
+    const SecureBytes key_and_iv =
+        internal::bcrypt_pbkdf(*secret, file.salt, file.rounds, cipher.key_size + cipher.iv_size);
+    SecureBytes tag(file.tag.begin(), file.tag.end());
+    // An AEAD tag mismatch is what a wrong passphrase looks like there.
+    if (!internal::crypt_private_section(cipher, key_and_iv, /*encrypt=*/false, section, tag)) {
+      return key_error(std::string(kIncorrectPassphrase));
+    }
+  }
+  auto private_section = read_private_section(section, *public_key, block_size,
+                                              /*encrypted=*/file.cipher != nullptr);
+  if (!private_section) return private_section.take_error();
+  auto key = PrivateKeyAccess::from_botan(std::move(private_section->key),
+                                          std::move(private_section->comment));
+  if (!key) return key.take_error();
+  if (key->public_key() != *public_key)
+    return key_error("private key does not match its public key");
+  return key;
+}
+
+}  // namespace
+
+Result<PrivateKey> PrivateKeyAccess::from_botan(std::shared_ptr<const Botan::Private_Key> key,
+                                                std::string comment) {
+  try {
+    std::string type;
+    if (dynamic_cast<const Botan::Ed25519_PrivateKey*>(key.get()) != nullptr) {
+      type = internal::kEd25519;
+    } else if (const auto* ecdsa = dynamic_cast<const Botan::ECDSA_PrivateKey*>(key.get())) {
+      for (const char* name :
+           {"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"}) {
+        const internal::EcdsaCurve* curve = internal::find_ecdsa_curve(name);
+        if (Botan::EC_Group(std::string(curve->botan_group)) == ecdsa->domain()) type = name;
+      }
+      if (type.empty()) return key_error("unsupported ECDSA curve (not nistp256/384/521)");
+    } else if (dynamic_cast<const Botan::RSA_PrivateKey*>(key.get()) != nullptr) {
+      type = internal::kRsa;
+    } else {
+      return key_error("unsupported private key algorithm " + key->algo_name());
+    }
+    auto public_key = PublicKey::from_blob(internal::encode_public_blob(type, *key));
     if (!public_key) return public_key.take_error();
-    auto section = read_private_section(private_section, *public_key);
-    if (!section) return section.take_error();
     PrivateKey result;
     result.public_ = std::move(*public_key);
-    result.comment_ = std::move(section->comment);
-    result.key_ = std::move(section->key);
+    result.comment_ = std::move(comment);
+    result.key_ = std::move(key);
     return result;
   } catch (const std::exception&) {
-    return key_error("invalid OpenSSH private key");
+    return key_error("invalid private key");
   }
 }
 
-std::string PrivateKey::to_openssh(std::string_view comment,
-                                   Botan::RandomNumberGenerator& rng) const {
+bool is_incorrect_passphrase(const Error& error) {
+  const std::string_view message = error.message;
+  return message.size() >= kIncorrectPassphrase.size() &&
+         message.substr(message.size() - kIncorrectPassphrase.size()) == kIncorrectPassphrase;
+}
+
+Result<PrivateKey> PrivateKey::from_file_text(std::string_view file_text,
+                                              const PassphraseSource& passphrase) {
+  try {
+    const std::string label = internal::first_pem_label(file_text);
+    if (label.empty()) return key_error("not a private key (no \"-----BEGIN\" line)");
+    if (label == "OPENSSH PRIVATE KEY") return read_openssh(file_text, passphrase);
+    auto block = internal::parse_pem(file_text);
+    if (!block) return block.take_error();
+    return internal::read_pem_private_key(*block, passphrase);
+  } catch (const std::exception&) {
+    return key_error("invalid private key");
+  }
+}
+
+Result<PrivateKey> PrivateKey::from_file_text(std::string_view file_text,
+                                              const SecureBytes& passphrase) {
+  return from_file_text(file_text,
+                        [&passphrase]() { return std::optional<SecureBytes>(passphrase); });
+}
+
+Result<PrivateKey> PrivateKey::from_openssh(std::string_view file_text) {
+  return from_file_text(file_text, PassphraseSource{});
+}
+
+bool PrivateKey::is_encrypted(std::string_view file_text) {
+  try {
+    const std::string label = internal::first_pem_label(file_text);
+    if (label == "OPENSSH PRIVATE KEY") {
+      auto parsed = parse_openssh_file(file_text);
+      return parsed && (*parsed)->cipher != nullptr;
+    }
+    auto block = internal::parse_pem(file_text);
+    return block && internal::pem_is_encrypted(*block);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+Result<PublicKeyWithComment> PrivateKey::public_key_from_file_text(std::string_view file_text) {
+  try {
+    if (internal::first_pem_label(file_text) == "OPENSSH PRIVATE KEY") {
+      auto parsed = parse_openssh_file(file_text);
+      if (!parsed) return parsed.take_error();
+      auto public_key = PublicKey::from_blob((*parsed)->public_blob);
+      if (!public_key) return public_key.take_error();
+      std::string comment;
+      if ((*parsed)->cipher == nullptr) {
+        auto key = read_openssh(file_text, {});
+        if (!key) return key.take_error();
+        comment = key->comment();
+      }
+      return PublicKeyWithComment{std::move(*public_key), std::move(comment)};
+    }
+    auto key = from_file_text(file_text, PassphraseSource{});
+    if (!key) return key.take_error();
+    return PublicKeyWithComment{key->public_key(), key->comment()};
+  } catch (const std::exception&) {
+    return key_error("invalid private key");
+  }
+}
+
+std::string PrivateKey::to_openssh(std::string_view comment, Botan::RandomNumberGenerator& rng,
+                                   const SecureBytes& passphrase, std::uint32_t kdf_rounds) const {
   // The interface has no error channel; an empty string means failure.
   if (!key_) return {};
   try {
+    const bool encrypt = !passphrase.empty();
+    const internal::KeyFileCipher& cipher = *internal::find_key_file_cipher(kDefaultCipher);
+    const std::size_t block_size = encrypt ? cipher.block_size : kUnencryptedBlockSize;
     const std::string& type = public_.type();
     SecureBytes section;
     wire::SecureWriter writer(section);
@@ -273,17 +455,33 @@ std::string PrivateKey::to_openssh(std::string_view comment,
       writer.mpint_unsigned(Botan::BigInt::encode_locked(rsa.get_q()));
     }
     writer.string(comment);
-    for (std::uint8_t pad = 1; section.size() % kUnencryptedBlockSize != 0; ++pad) writer.u8(pad);
+    for (std::uint8_t pad = 1; section.size() % block_size != 0; ++pad) writer.u8(pad);
+
+    Bytes kdf_options;
+    Bytes tag(encrypt ? cipher.tag_size : 0);
+    if (encrypt) {
+      Bytes salt(kSaltSize);
+      rng.randomize(salt.data(), salt.size());
+      wire::Writer options_writer(kdf_options);
+      options_writer.string(salt);
+      options_writer.u32(kdf_rounds);
+      const SecureBytes key_and_iv =
+          internal::bcrypt_pbkdf(passphrase, salt, kdf_rounds, cipher.key_size + cipher.iv_size);
+      if (!internal::crypt_private_section(cipher, key_and_iv, /*encrypt=*/true, section, tag)) {
+        return {};
+      }
+    }
 
     SecureBytes file;
     wire::SecureWriter file_writer(file);
     file_writer.raw(as_bytes(kMagic));
-    file_writer.string(kNoCipher);
-    file_writer.string(kNoKdf);
-    file_writer.string(std::string_view{});  // no KDF options
-    file_writer.u32(1);                      // one key
+    file_writer.string(encrypt ? cipher.name : kNoCipher);
+    file_writer.string(encrypt ? kBcryptKdf : kNoKdf);
+    file_writer.string(kdf_options);
+    file_writer.u32(1);  // one key
     file_writer.string(public_.blob());
     file_writer.string(section);
+    file_writer.raw(tag);
 
     const std::string encoded = Botan::base64_encode(file);
     std::string text(kBeginLine);

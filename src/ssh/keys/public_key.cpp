@@ -12,6 +12,7 @@
 #include <botan/rsa.h>
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 
 #include "ssh/keys/keys.hpp"
@@ -271,6 +272,150 @@ std::string PublicKey::to_openssh_line(std::string_view comment) const {
     line += comment;
   }
   return line;
+}
+
+namespace {
+
+constexpr std::string_view kRfc4716Begin = "---- BEGIN SSH2 PUBLIC KEY ----";
+constexpr std::string_view kRfc4716End = "---- END SSH2 PUBLIC KEY ----";
+// RFC 4716 section 3: lines are at most 72 bytes; ssh-keygen -e wraps the
+// body at 70.
+constexpr std::size_t kRfc4716MaxLine = 72;
+constexpr std::size_t kRfc4716BodyLine = 70;
+// RFC 4716 section 3.3: header values are at most 1024 bytes.
+constexpr std::size_t kRfc4716MaxHeaderValue = 1024;
+
+std::string_view trim_line(std::string_view line) {
+  const std::size_t start = line.find_first_not_of(" \t\r");
+  if (start == std::string_view::npos) return {};
+  return line.substr(start, line.find_last_not_of(" \t\r") - start + 1);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+Result<PublicKeyWithComment> parse_rfc4716(std::string_view text) {
+  std::size_t pos = text.find(kRfc4716Begin) + kRfc4716Begin.size();
+  const std::size_t end = text.find(kRfc4716End, pos);
+  if (end == std::string_view::npos) {
+    return key_error("truncated RFC 4716 public key (no \"" + std::string(kRfc4716End) +
+                     "\" line)");
+  }
+  PublicKeyWithComment result;
+  std::string body;
+  std::string header;  // a header being continued with trailing backslashes
+  bool continuing = false;
+  while (pos < end) {
+    std::size_t line_end = text.find('\n', pos);
+    if (line_end == std::string_view::npos || line_end > end) line_end = end;
+    std::string_view line = text.substr(pos, line_end - pos);
+    pos = line_end + 1;
+    // A continued header goes on with the next line as it is: trimming it
+    // would lose a space the writer split at.
+    if (!continuing) line = trim_line(line);
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() && !continuing) continue;
+    if (continuing || (body.empty() && line.find(':') != std::string_view::npos)) {
+      continuing = !line.empty() && line.back() == '\\';
+      if (continuing) line.remove_suffix(1);
+      header += line;
+      if (header.size() > kRfc4716MaxHeaderValue + kRfc4716MaxLine) {
+        return key_error("RFC 4716 public key has an overlong header");
+      }
+      if (continuing) continue;
+      const std::size_t colon = header.find(':');
+      const std::string_view name = trim_line(std::string_view(header).substr(0, colon));
+      std::string_view value = trim_line(std::string_view(header).substr(colon + 1));
+      if (iequals(name, "Comment")) {
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+          value = value.substr(1, value.size() - 2);
+        }
+        result.comment = std::string(value);
+      }
+      header.clear();
+      continue;
+    }
+    body += line;
+  }
+  if (continuing) return key_error("truncated RFC 4716 public key (unfinished header)");
+  Bytes blob;
+  try {
+    const auto decoded = Botan::base64_decode(body, /*ignore_ws=*/true);
+    blob.assign(decoded.begin(), decoded.end());
+  } catch (const std::exception&) {
+    return key_error("RFC 4716 public key has invalid base64");
+  }
+  auto key = PublicKey::from_blob(blob);
+  if (!key) return key.take_error();
+  result.key = std::move(*key);
+  return result;
+}
+
+}  // namespace
+
+Result<PublicKeyWithComment> parse_public_key_text(std::string_view text) {
+  if (text.find(kRfc4716Begin) != std::string_view::npos) return parse_rfc4716(text);
+  while (!text.empty()) {
+    const std::size_t line_end = std::min(text.find('\n'), text.size());
+    const std::string_view line = trim_line(text.substr(0, line_end));
+    text.remove_prefix(std::min(line_end + 1, text.size()));
+    if (line.empty() || line.front() == '#') continue;
+    auto key = PublicKey::from_openssh_line(line);
+    if (!key) return key.take_error();
+    // The comment is what follows the type and the base64 blob.
+    std::string_view rest = line;
+    for (int field = 0; field < 2; ++field) {
+      rest = trim_line(rest);
+      rest.remove_prefix(std::min(rest.find_first_of(" \t"), rest.size()));
+    }
+    return PublicKeyWithComment{std::move(*key), std::string(trim_line(rest))};
+  }
+  return key_error("no public key found");
+}
+
+std::string PublicKey::to_rfc4716(std::string_view comment) const {
+  std::string text(kRfc4716Begin);
+  text += '\n';
+  if (!comment.empty()) {
+    // Lines longer than 72 bytes continue on the next after a backslash.
+    std::string header = "Comment: \"" + std::string(comment) + "\"";
+    while (header.size() > kRfc4716MaxLine) {
+      text.append(header, 0, kRfc4716MaxLine - 1);
+      text += "\\\n";
+      header.erase(0, kRfc4716MaxLine - 1);
+    }
+    text += header;
+    text += '\n';
+  }
+  const std::string encoded = Botan::base64_encode(blob_);
+  for (std::size_t pos = 0; pos < encoded.size(); pos += kRfc4716BodyLine) {
+    text.append(encoded, pos, kRfc4716BodyLine);
+    text += '\n';
+  }
+  text += kRfc4716End;
+  text += '\n';
+  return text;
+}
+
+std::size_t PublicKey::bits() const {
+  if (type_ == internal::kEd25519) return 256;
+  if (internal::find_ecdsa_curve(type_) != nullptr) {
+    return dynamic_cast<const Botan::EC_PublicKey&>(*key_).domain().get_p_bits();
+  }
+  if (type_ == internal::kRsa)
+    return dynamic_cast<const Botan::RSA_PublicKey&>(*key_).get_n().bits();
+  return 0;
+}
+
+std::string PublicKey::short_type_name() const {
+  if (type_ == internal::kEd25519) return "ED25519";
+  if (internal::find_ecdsa_curve(type_) != nullptr) return "ECDSA";
+  if (type_ == internal::kRsa) return "RSA";
+  return "UNKNOWN";
 }
 
 const std::vector<std::string>& supported_signature_algorithms() {
