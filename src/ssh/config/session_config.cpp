@@ -87,4 +87,23 @@ LoadedIdentities load_identities(const ClientOptions& options) {
   return loaded;
 }
 
+std::vector<auth::ConfiguredKey> load_configured_public_keys(const ClientOptions& options) {
+  std::vector<auth::ConfiguredKey> configured;
+  const auto files = options.identity_files.empty() ? default_identity_files(home_directory())
+                                                    : options.identity_files;
+  for (const auto& file : files) {
+    std::ifstream in(file + ".pub", std::ios::binary);
+    if (!in) continue;
+    std::string line;
+    std::getline(in, line);
+    auto key = keys::PublicKey::from_openssh_line(line);
+    if (!key) {
+      log::get("auth")->debug("ignoring {}.pub: {}", file, key.error().message);
+      continue;
+    }
+    configured.push_back({file, std::move(*key)});
+  }
+  return configured;
+}
+
 }  // namespace ssh::config

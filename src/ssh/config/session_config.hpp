@@ -25,4 +25,10 @@ struct LoadedIdentities {
 // Reads IdentityFile entries (or the default files when none were given).
 LoadedIdentities load_identities(const ClientOptions& options);
 
+// The public keys of the same identity files, from their ".pub" files
+// (missing or unreadable ones are skipped): they let agent keys be matched
+// to identity files without loading the private keys (see
+// auth::order_identities and IdentitiesOnly).
+std::vector<auth::ConfiguredKey> load_configured_public_keys(const ClientOptions& options);
+
 }  // namespace ssh::config
