@@ -156,8 +156,8 @@ INSTANTIATE_TEST_SUITE_P(EveryKeyType, AgentLogin,
                                            AgentLoginCase{KeyType::kRsa, "rsa-sha2-256"},
                                            AgentLoginCase{KeyType::kRsa, "rsa-sha2-512"}),
                          [](const auto& test_info) {
-                           std::string name =
-                               key_type_name(test_info.param.type) + test_info.param.server_algorithm;
+                           std::string name = key_type_name(test_info.param.type) +
+                                              test_info.param.server_algorithm;
                            for (char& c : name) {
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            }

@@ -447,6 +447,25 @@ TEST(ConfigOptions, FinalizeFillsDefaultsAndExpandsPaths) {
   EXPECT_THROW(finalize_options(bad_hostname, "me", "/home/me"), std::invalid_argument);
 }
 
+TEST(ConfigOptions, FinalizeExpandsAgentSocketPathsButNotNames) {
+  ClientOptions path;
+  path.host = "vm";
+  apply_option(path, "IdentityAgent", "~/.lima/%h/agent.sock");
+  apply_option(path, "ForwardAgent", "~/fwd.sock");
+  finalize_options(path, "me", "/home/me");
+  EXPECT_EQ(path.identity_agent, "/home/me/.lima/vm/agent.sock");
+  EXPECT_TRUE(path.forward_agent);
+  EXPECT_EQ(path.forward_agent_socket, "/home/me/fwd.sock");
+
+  for (const char* name : {"none", "SSH_AUTH_SOCK", "$MY_AGENT"}) {
+    ClientOptions named;
+    named.host = "vm";
+    apply_option(named, "IdentityAgent", name);
+    finalize_options(named, "me", "/home/me");
+    EXPECT_EQ(named.identity_agent, name);
+  }
+}
+
 TEST(ConfigOptions, DefaultIdentityFilesInOpenSshOrder) {
   EXPECT_EQ(
       default_identity_files("/home/me"),

@@ -834,6 +834,16 @@ void finalize_options(ClientOptions& options, const std::string& local_user,
   expand_all(options.identity_files);
   expand_all(options.user_known_hosts_files);
   expand_all(options.global_known_hosts_files);
+  // Agent socket paths take ~ and %-tokens too; "none", "SSH_AUTH_SOCK" and
+  // "$VARIABLE" are resolved when the agent is looked up.
+  auto expand_agent_path = [&](std::string& value) {
+    if (value.empty() || value == "none" || value == "SSH_AUTH_SOCK" || value.front() == '$') {
+      return;
+    }
+    value = expand_tokens(expand_tilde(value, home), values);
+  };
+  if (options.identity_agent) expand_agent_path(*options.identity_agent);
+  expand_agent_path(options.forward_agent_socket);
 }
 
 std::string_view to_string(StrictHostKeyChecking mode) {
