@@ -2,9 +2,7 @@
 
 #include <cstdlib>
 
-#ifdef _WIN32
-#include <windows.h>
-#endif
+#include "platform/agent_pipe.hpp"
 
 namespace ssh::net {
 namespace {
@@ -40,20 +38,11 @@ std::optional<std::string> resolve_agent_path(const std::optional<std::string>& 
 
 Result<AgentStream> connect_agent(asio::io_context& io, const std::string& path) {
 #ifdef _WIN32
-  const std::wstring wide_path(path.begin(), path.end());
-  HANDLE pipe = INVALID_HANDLE_VALUE;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    pipe = CreateFileW(wide_path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-                       FILE_FLAG_OVERLAPPED, nullptr);
-    if (pipe != INVALID_HANDLE_VALUE || GetLastError() != ERROR_PIPE_BUSY) break;
-    // Every instance is busy: wait (briefly) for one to free up.
-    if (!WaitNamedPipeW(wide_path.c_str(), 2000)) break;
+  const auto pipe = platform::open_named_pipe_client(path);
+  if (pipe.handle == nullptr) {
+    return agent_error("cannot connect to the agent at " + path + ": " + pipe.error);
   }
-  if (pipe == INVALID_HANDLE_VALUE) {
-    return agent_error("cannot connect to the agent at " + path + ": " +
-                       std::system_category().message(static_cast<int>(GetLastError())));
-  }
-  return AgentStream(io, pipe);
+  return AgentStream(io, pipe.handle);
 #else
   AgentStream socket(io);
   std::error_code error;
@@ -73,7 +62,8 @@ Status AgentStreamTransport::write_all(ByteView data) {
 Result<std::size_t> AgentStreamTransport::read_some(MutableByteView into) {
   std::error_code error;
   const std::size_t count = stream_.read_some(asio::buffer(into.data(), into.size()), error);
-  if (error == asio::error::eof) return std::size_t{0};
+  // A pipe whose server end closed reports a broken pipe rather than EOF.
+  if (error == asio::error::eof || error == asio::error::broken_pipe) return std::size_t{0};
   if (error) return agent_error("agent: read failed: " + error.message());
   return count;
 }
