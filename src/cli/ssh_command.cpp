@@ -67,8 +67,8 @@ class SshRun : public ssh::ClientSessionCallbacks,
 
   // --- ClientSessionCallbacks ---
   ssh::Status verify_host_key(const ssh::keys::PublicKey& key, std::string_view) override {
-    const auto decision =
-        ssh::config::check_host_key(host_key_policy_, options_.hostname, options_.port, key);
+    const auto decision = ssh::config::check_host_key(host_key_policy_, options_.hostname,
+                                                      options_.port, key);
     if (!decision.accepted) {
       return ssh::Error{ssh::DisconnectReason::HostKeyNotVerifiable, decision.reason};
     }
@@ -109,8 +109,8 @@ class SshRun : public ssh::ClientSessionCallbacks,
   }
 
   void on_authenticated() override {
-    auto opened =
-        session_->connection().open_channel(ssh::connection::SessionOpen{}, shared_from_this());
+    auto opened = session_->connection().open_channel(ssh::connection::SessionOpen{},
+                                                      shared_from_this());
     if (!opened) {
       fail_run(opened.error().message);
       return;
@@ -324,10 +324,10 @@ ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
   // Command-line values come first: first obtained value wins.
   if (cli_options.verbosity > 0 || cli_options.quiet) {
     apply_option(options, "LogLevel",
-                 cli_options.quiet            ? "QUIET"
-                 : cli_options.verbosity == 1 ? "DEBUG1"
-                 : cli_options.verbosity == 2 ? "DEBUG2"
-                                              : "DEBUG3");
+                 cli_options.quiet                  ? "QUIET"
+                 : cli_options.verbosity == 1       ? "DEBUG1"
+                 : cli_options.verbosity == 2       ? "DEBUG2"
+                                                    : "DEBUG3");
   }
   if (const auto at = destination.rfind('@'); at != std::string::npos) {
     apply_option(options, "User", destination.substr(0, at));
@@ -436,8 +436,7 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
   // Everything from the destination on belongs to the remote command, even
   // words that look like options (as in ssh), so it is left unparsed.
   command->prefix_command();
-  command->callback(
-      [command, &options] { options.destination_and_command = command->remaining(); });
+  command->callback([command, &options] { options.destination_and_command = command->remaining(); });
 }
 
 int run_ssh_command(const SshCommandOptions& cli_options) {
@@ -472,18 +471,10 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   const std::string command = join_command(command_words);
   bool want_tty = false;
   switch (options.request_tty) {
-    case ssh::config::RequestTty::Force:
-      want_tty = true;
-      break;
-    case ssh::config::RequestTty::Yes:
-      want_tty = stdin_is_terminal();
-      break;
-    case ssh::config::RequestTty::No:
-      want_tty = false;
-      break;
-    case ssh::config::RequestTty::Auto:
-      want_tty = command.empty() && stdin_is_terminal();
-      break;
+    case ssh::config::RequestTty::Force: want_tty = true; break;
+    case ssh::config::RequestTty::Yes: want_tty = stdin_is_terminal(); break;
+    case ssh::config::RequestTty::No: want_tty = false; break;
+    case ssh::config::RequestTty::Auto: want_tty = command.empty() && stdin_is_terminal(); break;
   }
   if (cli_options.disable_tty) want_tty = false;
   if (cli_options.force_tty >= 2) want_tty = true;
