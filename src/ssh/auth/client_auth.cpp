@@ -63,7 +63,12 @@ Error ClientAuth::permission_denied() const {
 }
 
 std::string ClientAuth::choose_signature_algorithm(const keys::PublicKey& key) const {
-  const auto candidates = key.signature_algorithms();
+  auto candidates = key.signature_algorithms();
+  if (config_.signature_algorithms) {
+    std::erase_if(candidates, [&](const std::string& algorithm) {
+      return !contains(*config_.signature_algorithms, algorithm);
+    });
+  }
   if (candidates.empty()) return {};
   if (key.type() != "ssh-rsa" || !server_sig_algs_known_) return candidates.front();
   // RFC 8332: use an RSA SHA-2 algorithm the server says it accepts.

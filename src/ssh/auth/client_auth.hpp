@@ -24,6 +24,9 @@ struct ClientAuthConfig {
   std::vector<Identity> identities;
   // Methods in the order we try them (OpenSSH's PreferredAuthentications).
   std::vector<std::string> methods{"publickey", "keyboard-interactive", "password"};
+  // Signature algorithms publickey auth may use (PubkeyAcceptedAlgorithms);
+  // nullopt means every one the key supports.
+  std::optional<std::vector<std::string>> signature_algorithms;
   std::size_t max_password_attempts = 3;
 };
 

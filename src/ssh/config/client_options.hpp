@@ -63,6 +63,8 @@ struct ClientOptions {
   std::string ciphers;
   std::string kex_algorithms;
   std::string host_key_algorithms;
+  // PubkeyAcceptedAlgorithms: signature algorithms publickey auth may use.
+  std::string pubkey_accepted_algorithms;
   std::string macs;
 
   StrictHostKeyChecking strict_host_key_checking = StrictHostKeyChecking::Ask;
