@@ -478,8 +478,10 @@ Result<AuthorizedKey> parse_authorized_key_line(std::string_view line) {
   const std::string_view key_text = trim(line.substr(end));
   auto options = parse_authorized_key_options(options_text);
   if (!options) {
-    // "ssh-dss AAAA..." is an unsupported key rather than bad options.
-    if (options_text.find_first_of("=,\"") == std::string_view::npos && !key_text.empty()) {
+    // "ssh-dss AAAA..." is an unsupported key rather than bad options: the
+    // rest of such a line is no key of its own.
+    if (options_text.find_first_of("=,\"") == std::string_view::npos && !key_text.empty() &&
+        !keys::PublicKey::from_openssh_line(key_text)) {
       auto key_error = keys::PublicKey::from_openssh_line(line);
       return Error{DisconnectReason::ByApplication, "invalid key: " + key_error.error().message};
     }
