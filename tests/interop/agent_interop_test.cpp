@@ -206,9 +206,12 @@ TEST(AgentInterop, IdentitiesOnlyUsesOnlyAgentKeysNamedByIdentityFiles) {
   EXPECT_TRUE(refused.exited_with(255)) << refused.describe();
   EXPECT_NE(refused.err.find("Permission denied"), std::string::npos) << refused.describe();
 
-  // -i names the agent's key, of which only the .pub file is on disk: the
-  // agent signs with it.
-  fs::remove(authorized.private_key);
+  // -i names the agent's key, whose file is passphrase-protected (and with
+  // BatchMode nobody types the passphrase): the .pub beside it tells which
+  // agent key it is, and the agent signs.
+  const auto protect = run_process({"ssh-keygen", "-q", "-p", "-P", "", "-N", "secret phrase", "-f",
+                                    authorized.private_key.string()});
+  ASSERT_TRUE(protect.exited_with(0)) << protect.describe();
   SshCall agent_file;
   agent_file.identity = authorized.private_key;
   agent_file.options = {"-o", "IdentitiesOnly=yes"};

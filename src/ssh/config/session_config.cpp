@@ -119,6 +119,10 @@ std::vector<auth::ConfiguredKey> load_configured_public_keys(const ClientOptions
   const auto files = options.identity_files.empty() ? default_identity_files(home_directory())
                                                     : options.identity_files;
   for (const auto& file : files) {
+    // As ssh: an identity file that is not there counts for nothing, even
+    // when its .pub is.
+    std::error_code error;
+    if (!std::filesystem::exists(file, error)) continue;
     std::ifstream in(file + ".pub", std::ios::binary);
     if (!in) continue;
     std::string line;

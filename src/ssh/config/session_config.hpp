@@ -26,7 +26,8 @@ struct LoadedIdentities {
 LoadedIdentities load_identities(const ClientOptions& options);
 
 // The public keys of the same identity files, from their ".pub" files
-// (missing or unreadable ones are skipped): they let agent keys be matched
+// (skipped when the identity file itself or its .pub is missing or
+// unreadable, as ssh does): they let agent keys be matched
 // to identity files without loading the private keys (see
 // auth::order_identities and IdentitiesOnly).
 std::vector<auth::ConfiguredKey> load_configured_public_keys(const ClientOptions& options);
