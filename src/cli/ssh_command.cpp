@@ -15,6 +15,8 @@
 #include "platform/console.hpp"
 #include "platform/stdio.hpp"
 #include "platform/user.hpp"
+#include "ssh/asio/agent_forwarding.hpp"
+#include "ssh/asio/agent_socket.hpp"
 #include "ssh/asio/client_driver.hpp"
 #include "ssh/client_session.hpp"
 #include "ssh/config/client_options.hpp"
@@ -49,12 +51,14 @@ class SshRun : public ssh::ClientSessionCallbacks,
                public std::enable_shared_from_this<SshRun> {
  public:
   SshRun(asio::io_context& io, const ssh::config::ClientOptions& options,
-         ssh::config::HostKeyPolicy host_key_policy, std::string command, bool want_tty)
+         ssh::config::HostKeyPolicy host_key_policy, std::string command, bool want_tty,
+         bool forward_agent)
       : io_(io),
         options_(options),
         host_key_policy_(std::move(host_key_policy)),
         command_(std::move(command)),
-        want_tty_(want_tty) {}
+        want_tty_(want_tty),
+        forward_agent_(forward_agent) {}
 
   void attach(ssh::ClientSession& session, ssh::net::ClientDriver& driver) {
     session_ = &session;
@@ -121,6 +125,12 @@ class SshRun : public ssh::ClientSessionCallbacks,
   // --- ChannelHandler ---
   void on_open_confirmed(std::uint32_t id) override {
     auto& connection = session_->connection();
+    if (forward_agent_) {
+      // Like ssh: no reply wanted; a server that refuses just never opens
+      // agent channels.
+      ssh::log::get("session")->debug("requesting authentication agent forwarding");
+      (void)connection.request_auth_agent(id, false);
+    }
     if (want_tty_) {
       const auto size = terminal_size().value_or(TerminalSize{});
       ssh::connection::PtyRequest pty;
@@ -277,6 +287,7 @@ class SshRun : public ssh::ClientSessionCallbacks,
   ssh::config::HostKeyPolicy host_key_policy_;
   std::string command_;
   bool want_tty_;
+  bool forward_agent_;
   ssh::ClientSession* session_ = nullptr;
   ssh::net::ClientDriver* driver_ = nullptr;
   std::uint32_t channel_ = 0;
@@ -327,6 +338,12 @@ ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
     destination = destination.substr(at + 1);
   }
   if (!cli_options.login_name.empty()) apply_option(options, "User", cli_options.login_name);
+  // -a wins when both are given.
+  if (cli_options.no_forward_agent) {
+    apply_option(options, "ForwardAgent", "no");
+  } else if (cli_options.forward_agent) {
+    apply_option(options, "ForwardAgent", "yes");
+  }
   if (cli_options.port > 0) apply_option(options, "Port", std::to_string(cli_options.port));
   // Pushed as is: -i takes a path, not an ssh_config value to split.
   for (const auto& file : cli_options.identity_files) options.identity_files.push_back(file);
@@ -380,6 +397,47 @@ ssh::config::IdentityPassphrasePrompt identity_passphrase_prompt(
   };
 }
 
+// The agent's keys for publickey authentication; none (and a debug line)
+// when there is no agent or it cannot be reached, as with ssh.
+std::vector<ssh::auth::Identity> list_agent_keys(asio::io_context& io,
+                                                 const ssh::config::ClientOptions& options,
+                                                 const std::optional<std::string>& agent_path) {
+  const auto log = ssh::log::get("auth");
+  if (!options.pubkey_authentication) return {};
+  if (!agent_path) {
+    log->debug("no authentication agent to use");
+    return {};
+  }
+  auto client = ssh::net::open_agent_client(io, *agent_path);
+  if (!client) {
+    log->debug("{}", client.error().message);
+    return {};
+  }
+  auto listed = (*client)->list_identities();
+  if (!listed) {
+    log->debug("cannot list the agent's keys: {}", listed.error().message);
+    return {};
+  }
+  log->debug("the agent at {} holds {} key(s)", *agent_path, listed->size());
+  return ssh::auth::agent_identities(*client, *listed);
+}
+
+// The agent to forward with -A, or nullopt when forwarding is off or there
+// is no agent to forward (ssh then does not ask the server for it).
+std::optional<std::string> agent_forwarding_path(asio::io_context& io,
+                                                 const ssh::config::ClientOptions& options,
+                                                 const std::optional<std::string>& agent_path) {
+  if (!options.forward_agent) return std::nullopt;
+  const auto path = options.forward_agent_socket.empty()
+                        ? agent_path
+                        : ssh::net::resolve_agent_path(options.forward_agent_socket);
+  if (!path || !ssh::net::connect_agent(io, *path)) {
+    ssh::log::get("session")->debug("no agent to forward; not requesting agent forwarding");
+    return std::nullopt;
+  }
+  return path;
+}
+
 }  // namespace
 
 void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
@@ -398,6 +456,8 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
   command->add_flag("-t", options.force_tty,
                     "Force pseudo-terminal allocation (twice: even without a local tty)");
   command->add_flag("-T", options.disable_tty, "Disable pseudo-terminal allocation");
+  command->add_flag("-A", options.forward_agent, "Forward the authentication agent connection");
+  command->add_flag("-a", options.no_forward_agent, "Do not forward the authentication agent");
   command->add_flag("-q", options.quiet, "Quiet mode");
   command->add_flag("-v", options.verbosity, "Verbose mode (repeat for more)");
   // Everything from the destination on belongs to the remote command, even
@@ -427,7 +487,13 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
     return kExitFailure;
   }
   for (const auto& warning : identities.warnings) std::cerr << "Warning: " << warning << "\n";
-  session_config.auth.identities = std::move(identities.identities);
+
+  asio::io_context io;
+  const auto agent_path = ssh::net::resolve_agent_path(options.identity_agent);
+  session_config.auth.identities = ssh::auth::order_identities(
+      std::move(identities.identities), ssh::config::load_configured_public_keys(options),
+      list_agent_keys(io, options, agent_path), options.identities_only);
+  const auto forward_agent_path = agent_forwarding_path(io, options, agent_path);
 
   const std::string command = join_command(command_words);
   bool want_tty = false;
@@ -454,12 +520,14 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
     };
   }
 
-  asio::io_context io;
-  auto run = std::make_shared<SshRun>(io, options, std::move(host_key_policy), command, want_tty);
+  auto run = std::make_shared<SshRun>(io, options, std::move(host_key_policy), command, want_tty,
+                                      forward_agent_path.has_value());
   Botan::AutoSeeded_RNG rng;
   ssh::ClientSession session(std::move(session_config), *run, rng);
   ssh::net::ClientDriver driver(io, session);
   run->attach(session, driver);
+  session.connection().set_handler(std::make_shared<ssh::net::AgentForwardingHandler>(
+      io, session.connection(), [&driver] { driver.kick(); }, forward_agent_path));
 
   std::optional<ssh::Error> failure;
   driver.set_closed_handler([&](const std::optional<ssh::Error>& error) {

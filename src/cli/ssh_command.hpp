@@ -2,7 +2,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -18,6 +17,8 @@ struct SshCommandOptions {
   bool disable_tty = false;
   bool quiet = false;
   int verbosity = 0;
+  bool forward_agent = false;     // -A
+  bool no_forward_agent = false;  // -a
   // Destination followed by the remote command words.
   std::vector<std::string> destination_and_command;
 };

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "ssh/config/client_options.hpp"
+#include "ssh/config/session_config.hpp"
 
 namespace ssh::config {
 namespace {
@@ -451,6 +453,45 @@ TEST(ConfigOptions, FinalizeFillsDefaultsAndExpandsPaths) {
   bad_hostname.host = "vm";
   apply_option(bad_hostname, "HostName", "%r.internal");
   EXPECT_THROW(finalize_options(bad_hostname, "me", "/home/me"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, FinalizeExpandsAgentSocketPathsButNotNames) {
+  ClientOptions path;
+  path.host = "vm";
+  apply_option(path, "IdentityAgent", "~/.lima/%h/agent.sock");
+  apply_option(path, "ForwardAgent", "~/fwd.sock");
+  finalize_options(path, "me", "/home/me");
+  EXPECT_EQ(path.identity_agent, "/home/me/.lima/vm/agent.sock");
+  EXPECT_TRUE(path.forward_agent);
+  EXPECT_EQ(path.forward_agent_socket, "/home/me/fwd.sock");
+
+  for (const char* name : {"none", "SSH_AUTH_SOCK", "$MY_AGENT"}) {
+    ClientOptions named;
+    named.host = "vm";
+    apply_option(named, "IdentityAgent", name);
+    finalize_options(named, "me", "/home/me");
+    EXPECT_EQ(named.identity_agent, name);
+  }
+}
+
+TEST(ConfigOptions, PubkeyAcceptedAlgorithmsRestrictsPublickeySignatures) {
+  auto session_for = [](const char* spec) {
+    ClientOptions options;
+    options.host = "vm";
+    if (spec != nullptr) apply_option(options, "PubkeyAcceptedAlgorithms", spec);
+    finalize_options(options, "me", "/home/me");
+    return make_session_config(options);
+  };
+  EXPECT_FALSE(session_for(nullptr).auth.signature_algorithms.has_value());
+  EXPECT_EQ(session_for("rsa-sha2-256").auth.signature_algorithms, (Strings{"rsa-sha2-256"}));
+  // OpenSSH names we lack (ssh-rsa, certificates) are accepted and dropped.
+  const auto with_ssh_rsa = session_for("+ssh-rsa").auth.signature_algorithms;
+  ASSERT_TRUE(with_ssh_rsa.has_value());
+  EXPECT_EQ(std::count(with_ssh_rsa->begin(), with_ssh_rsa->end(), "ssh-rsa"), 0);
+  EXPECT_EQ(std::count(with_ssh_rsa->begin(), with_ssh_rsa->end(), "ssh-ed25519"), 1);
+  EXPECT_EQ(session_for("ssh-ed25519-cert-v01@openssh.com").auth.signature_algorithms,
+            (Strings{}));
+  EXPECT_THROW(session_for("no-such-algorithm"), std::invalid_argument);
 }
 
 TEST(ConfigOptions, DefaultIdentityFilesInOpenSshOrder) {

@@ -63,7 +63,12 @@ Error ClientAuth::permission_denied() const {
 }
 
 std::string ClientAuth::choose_signature_algorithm(const keys::PublicKey& key) const {
-  const auto candidates = key.signature_algorithms();
+  auto candidates = key.signature_algorithms();
+  if (config_.signature_algorithms) {
+    std::erase_if(candidates, [&](const std::string& algorithm) {
+      return !contains(*config_.signature_algorithms, algorithm);
+    });
+  }
   if (candidates.empty()) return {};
   if (key.type() != "ssh-rsa" || !server_sig_algs_known_) return candidates.front();
   // RFC 8332: use an RSA SHA-2 algorithm the server says it accepts.
@@ -76,18 +81,22 @@ std::string ClientAuth::choose_signature_algorithm(const keys::PublicKey& key) c
 std::optional<std::string> ClientAuth::next_publickey_attempt(Bytes& method_data) {
   while (next_identity_ < config_.identities.size()) {
     const Identity& identity = config_.identities[next_identity_++];
-    const auto& public_key = identity.key.public_key();
+    const auto& public_key = identity.public_key;
     const std::string algorithm = choose_signature_algorithm(public_key);
     if (algorithm.empty()) continue;
+    const bool from_agent = identity.origin == IdentityOrigin::Agent;
+    logger()->debug("trying key {} {} from {}{}", public_key.type(),
+                    public_key.fingerprint_sha256(), from_agent ? "agent: " : "", identity.source);
     const Bytes signed_data = publickey_signed_data(session_id_, config_.user, kConnectionService,
                                                     algorithm, public_key.blob());
-    auto signature = identity.key.sign(algorithm, signed_data, rng_);
+    auto signature = identity.signer->sign(algorithm, signed_data, rng_);
     if (!signature) {
       logger()->warn("cannot sign with {}: {}", identity.source, signature.error().message);
       continue;
     }
-    logger()->debug("offering public key {} {} ({}) as {}", public_key.type(),
-                    public_key.fingerprint_sha256(), identity.source, algorithm);
+    logger()->debug("offering public key {} {} ({}{}) as {}", public_key.type(),
+                    public_key.fingerprint_sha256(), identity.source, from_agent ? ", agent" : "",
+                    algorithm);
     // Sending the signature at once (no query first) saves a round trip.
     PublickeyRequestData data{true, algorithm, public_key.blob(), *signature};
     method_data = data.encode();

@@ -11,22 +11,22 @@
 #include <string>
 #include <vector>
 
+#include "ssh/auth/identity.hpp"
 #include "ssh/auth/messages.hpp"
 #include "ssh/common.hpp"
 #include "ssh/keys/keys.hpp"
 
 namespace ssh::auth {
 
-struct Identity {
-  std::string source;  // where the key came from, for logs ("/root/.ssh/id_ed25519")
-  keys::PrivateKey key;
-};
-
 struct ClientAuthConfig {
   std::string user;
+  // Tried in this order (see order_identities()).
   std::vector<Identity> identities;
   // Methods in the order we try them (OpenSSH's PreferredAuthentications).
   std::vector<std::string> methods{"publickey", "keyboard-interactive", "password"};
+  // Signature algorithms publickey auth may use (PubkeyAcceptedAlgorithms);
+  // nullopt means every one the key supports.
+  std::optional<std::vector<std::string>> signature_algorithms;
   std::size_t max_password_attempts = 3;
 };
 
@@ -56,9 +56,7 @@ class ClientAuth {
   bool succeeded() const { return state_ == State::Done; }
   const std::string& method_used() const { return method_used_; }
   // Extension values the server sent in EXT_INFO (server-sig-algs...).
-  const std::vector<std::string>& server_signature_algorithms() const {
-    return server_sig_algs_;
-  }
+  const std::vector<std::string>& server_signature_algorithms() const { return server_sig_algs_; }
 
  private:
   enum class State { Idle, WaitServiceAccept, WaitReply, Done };

@@ -85,8 +85,6 @@ constexpr std::array kNotImplementedKeywords = {
     "proxycommand",
     "proxyjump",
     "proxyusefdpass",
-    "pubkeyacceptedalgorithms",
-    "pubkeyacceptedkeytypes",
     "remotecommand",
     "remoteforward",
     "requiredrsasize",
@@ -498,6 +496,11 @@ const std::vector<OptionHandler>& option_handlers() {
       {"IdentityAgent", [](const auto& in) { return set_optional_string(in, &O::identity_agent); }},
       {"Ciphers", [](const auto& in) { return set_algorithms(in, &O::ciphers); }},
       {"KexAlgorithms", [](const auto& in) { return set_algorithms(in, &O::kex_algorithms); }},
+      {"PubkeyAcceptedAlgorithms",
+       [](const auto& in) { return set_algorithms(in, &O::pubkey_accepted_algorithms); }},
+      // The name before OpenSSH 8.5.
+      {"PubkeyAcceptedKeyTypes",
+       [](const auto& in) { return set_algorithms(in, &O::pubkey_accepted_algorithms); }},
       {"HostKeyAlgorithms",
        [](const auto& in) { return set_algorithms(in, &O::host_key_algorithms); }},
       {"MACs", [](const auto& in) { return set_algorithms(in, &O::macs); }},
@@ -841,6 +844,16 @@ void finalize_options(ClientOptions& options, const std::string& local_user,
   expand_all(options.identity_files);
   expand_all(options.user_known_hosts_files);
   expand_all(options.global_known_hosts_files);
+  // Agent socket paths take ~ and %-tokens too; "none", "SSH_AUTH_SOCK" and
+  // "$VARIABLE" are resolved when the agent is looked up.
+  auto expand_agent_path = [&](std::string& value) {
+    if (value.empty() || value == "none" || value == "SSH_AUTH_SOCK" || value.front() == '$') {
+      return;
+    }
+    value = expand_tokens(expand_tilde(value, home), values);
+  };
+  if (options.identity_agent) expand_agent_path(*options.identity_agent);
+  expand_agent_path(options.forward_agent_socket);
 }
 
 std::string_view to_string(StrictHostKeyChecking mode) {

@@ -66,6 +66,8 @@ struct ClientOptions {
   std::string ciphers;
   std::string kex_algorithms;
   std::string host_key_algorithms;
+  // PubkeyAcceptedAlgorithms: signature algorithms publickey auth may use.
+  std::string pubkey_accepted_algorithms;
   std::string macs;
 
   StrictHostKeyChecking strict_host_key_checking = StrictHostKeyChecking::Ask;
@@ -105,8 +107,9 @@ struct ClientOptions {
 
   LogLevel log_level = LogLevel::Info;
   RequestTty request_tty = RequestTty::Auto;
-  // Parsed so that configs using them work; not acted upon by the stack.
+  // Parsed so that configs using it work; not acted upon by the stack.
   bool compression = false;
+  // ForwardAgent / -A: relay auth-agent@openssh.com channels to the agent.
   bool forward_agent = false;
   // ForwardAgent given a socket path or $VARIABLE instead of yes/no.
   std::string forward_agent_socket;

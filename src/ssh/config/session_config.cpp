@@ -1,5 +1,6 @@
 #include "ssh/config/session_config.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,6 +19,28 @@ std::vector<std::string> resolve(const std::string& spec, const std::vector<std:
                                  const std::vector<std::string>& supported) {
   if (spec.empty()) return defaults;
   return resolve_algorithm_list(spec, defaults, supported);
+}
+
+// PubkeyAcceptedAlgorithms may name algorithms OpenSSH has and we do not
+// (ssh-rsa, certificates, security keys); they are accepted and dropped, so
+// that configs written for ssh keep working.
+std::vector<std::string> resolve_pubkey_algorithms(const std::string& spec) {
+  const auto& ours = keys::supported_signature_algorithms();
+  std::vector<std::string> known = ours;
+  for (const char* name :
+       {"ssh-rsa", "ssh-dss", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+        "webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "ssh-ed25519-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp521-cert-v01@openssh.com", "rsa-sha2-512-cert-v01@openssh.com",
+        "rsa-sha2-256-cert-v01@openssh.com", "ssh-rsa-cert-v01@openssh.com",
+        "sk-ssh-ed25519-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"}) {
+    known.emplace_back(name);
+  }
+  auto resolved = resolve_algorithm_list(spec, ours, known);
+  std::erase_if(resolved, [&](const std::string& name) {
+    return std::find(ours.begin(), ours.end(), name) == ours.end();
+  });
+  return resolved;
 }
 
 }  // namespace
@@ -39,6 +62,10 @@ ClientSessionConfig make_session_config(const ClientOptions& options) {
   config.transport.rekey_interval = options.rekey_limit_seconds;
 
   config.auth.user = options.user;
+  if (!options.pubkey_accepted_algorithms.empty()) {
+    config.auth.signature_algorithms =
+        resolve_pubkey_algorithms(options.pubkey_accepted_algorithms);
+  }
   std::vector<std::string> methods = options.preferred_authentications;
   if (methods.empty()) methods = {"publickey", "keyboard-interactive", "password"};
   config.auth.methods.clear();
@@ -112,6 +139,29 @@ LoadedIdentities load_identities(const ClientOptions& options,
     loaded.identities.push_back({file, std::move(*key)});
   }
   return loaded;
+}
+
+std::vector<auth::ConfiguredKey> load_configured_public_keys(const ClientOptions& options) {
+  std::vector<auth::ConfiguredKey> configured;
+  const auto files = options.identity_files.empty() ? default_identity_files(home_directory())
+                                                    : options.identity_files;
+  for (const auto& file : files) {
+    // As ssh: an identity file that is not there counts for nothing, even
+    // when its .pub is.
+    std::error_code error;
+    if (!std::filesystem::exists(file, error)) continue;
+    std::ifstream in(file + ".pub", std::ios::binary);
+    if (!in) continue;
+    std::string line;
+    std::getline(in, line);
+    auto key = keys::PublicKey::from_openssh_line(line);
+    if (!key) {
+      log::get("auth")->debug("ignoring {}.pub: {}", file, key.error().message);
+      continue;
+    }
+    configured.push_back({file, std::move(*key)});
+  }
+  return configured;
 }
 
 }  // namespace ssh::config

@@ -36,4 +36,11 @@ using IdentityPassphrasePrompt = std::function<std::optional<SecureBytes>(const 
 LoadedIdentities load_identities(const ClientOptions& options,
                                  const IdentityPassphrasePrompt& prompt = {});
 
+// The public keys of the same identity files, from their ".pub" files
+// (skipped when the identity file itself or its .pub is missing or
+// unreadable, as ssh does): they let agent keys be matched
+// to identity files without loading the private keys (see
+// auth::order_identities and IdentitiesOnly).
+std::vector<auth::ConfiguredKey> load_configured_public_keys(const ClientOptions& options);
+
 }  // namespace ssh::config
