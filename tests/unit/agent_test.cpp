@@ -15,11 +15,6 @@
 namespace ssh::agent {
 namespace {
 
-Bytes body_of(const Bytes& framed) {
-  EXPECT_GE(framed.size(), 4u);
-  return Bytes(framed.begin() + 4, framed.end());
-}
-
 TEST(AgentProtocol, RequestIdentitiesIsOneByteFramed) {
   EXPECT_EQ(encode_request_identities(), (Bytes{0, 0, 0, 1, 11}));
 }
