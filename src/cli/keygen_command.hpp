@@ -21,6 +21,7 @@ struct KeygenCommandOptions {
   bool print_public_key = false;              // -y
   bool print_fingerprint = false;             // -l
   bool change_passphrase = false;             // -p
+  bool hash_known_hosts = false;              // -H: hash the known_hosts file -f
   bool visual = false;                        // -v: randomart with -l
 };
 

@@ -326,6 +326,38 @@ TEST(KeygenCommand, DefaultsAndBadArguments) {
   EXPECT_NE(broken.err.find(garbage.string() + ": truncated"), std::string::npos) << broken.err;
 }
 
+// -H hashes a known_hosts file that ssh-keygen -F then searches.
+TEST(KeygenCommand, HashesKnownHostsLikeSshKeygen) {
+  TempDir dir;
+  const fs::path key = dir.path() / "host";
+  ASSERT_TRUE(run({kSshKeygen, "-q", "-t", "ed25519", "-N", "", "-f", key.string()}).exited_with(0));
+  const std::string key_line = key_part(read_file(key.string() + ".pub"));
+  const fs::path file = dir.path() / "known_hosts";
+  const std::string original = "vm,[127.0.0.1]:2222 " + key_line + "\n*.lan " + key_line + "\n";
+  write_file(file, original);
+
+  const ProcessResult hashed = run({LIMACTL_BINARY, "keygen", "-H", "-f", file.string()});
+  ASSERT_TRUE(hashed.exited_with(0)) << hashed.describe();
+  EXPECT_NE(hashed.out.find(file.string() + " updated (2 host names hashed)"), std::string::npos)
+      << hashed.out;
+  EXPECT_NE(hashed.err.find(file.string() + " line 2"), std::string::npos) << hashed.err;
+  EXPECT_EQ(read_file(file.string() + ".old"), original);
+  const std::string text = read_file(file);
+  EXPECT_EQ(text.find("vm"), std::string::npos) << text;
+  for (const char* name : {"vm", "[127.0.0.1]:2222"}) {
+    const ProcessResult found = run({kSshKeygen, "-F", name, "-f", file.string()});
+    EXPECT_TRUE(found.exited_with(0)) << name << "\n" << found.describe();
+    EXPECT_NE(found.out.find(key_line), std::string::npos) << found.out;
+  }
+
+  write_file(file, "vm " + key_line + "\nnot a valid line\n");
+  const ProcessResult refused = run({LIMACTL_BINARY, "keygen", "-H", "-f", file.string()});
+  EXPECT_TRUE(refused.exited_with(1)) << refused.describe();
+  EXPECT_NE(refused.err.find(file.string() + " line 2"), std::string::npos) << refused.err;
+  const ProcessResult combined = run({LIMACTL_BINARY, "keygen", "-H", "-l", "-f", file.string()});
+  EXPECT_TRUE(combined.exited_with(1)) << combined.describe();
+}
+
 // ---------------------------------------------------------------------------
 // RFC 4716, both ways.
 
