@@ -308,18 +308,20 @@ int change_passphrase(const KeygenCommandOptions& options) {
 // -H: as ssh-keygen -H, default ~/.ssh/known_hosts.
 int hash_known_hosts(const KeygenCommandOptions& options) {
   const std::filesystem::path file =
-      options.file.empty() ? std::filesystem::path(platform::home_directory()) / ".ssh" / "known_hosts"
-                           : std::filesystem::path(options.file);
+      options.file.empty()
+          ? std::filesystem::path(platform::home_directory()) / ".ssh" / "known_hosts"
+          : std::filesystem::path(options.file);
   Botan::AutoSeeded_RNG rng;
   const auto hashed = ssh::config::hash_known_hosts_file(file, rng);
   if (!hashed) return fail(hashed.error().message);
   for (const auto& skipped : hashed->left_alone) std::cerr << skipped.to_string() << "\n";
   if (!options.quiet) {
-    std::cout << file.string() << " updated (" << hashed->hashed_names << " host name"
-              << (hashed->hashed_names == 1 ? "" : "s") << " hashed).\n"
-              << "Original contents retained as " << file.string() << ".old\n"
-              << "WARNING: " << file.string()
-              << ".old contains unhashed entries\nDelete this file to ensure privacy of host names.\n";
+    std::cout
+        << file.string() << " updated (" << hashed->hashed_names << " host name"
+        << (hashed->hashed_names == 1 ? "" : "s") << " hashed).\n"
+        << "Original contents retained as " << file.string() << ".old\n"
+        << "WARNING: " << file.string()
+        << ".old contains unhashed entries\nDelete this file to ensure privacy of host names.\n";
   }
   return 0;
 }
@@ -330,7 +332,8 @@ void setup_keygen_command(CLI::App& app, KeygenCommandOptions& options) {
   auto* command = app.add_subcommand(
       "keygen",
       "Make, inspect and re-encrypt SSH keys (OpenSSH's ssh-keygen: -t/-b/-f/-N/-C/-q to make a "
-      "key pair, -y, -l, -p, -H). New keys are openssh-key-v1 files, encrypted with bcrypt-pbkdf and "
+      "key pair, -y, -l, -p, -H). New keys are openssh-key-v1 files, encrypted with bcrypt-pbkdf "
+      "and "
       "aes256-ctr when a passphrase is given; existing keys may also be PEM or PKCS#8.");
   command->add_option("-t", options.type, "Key type: ed25519 (default), ecdsa or rsa");
   command->add_option("-b", options.bits,
@@ -366,10 +369,9 @@ void setup_keygen_command(CLI::App& app, KeygenCommandOptions& options) {
 }
 
 int run_keygen_command(KeygenCommandOptions options) {
-  const int modes = static_cast<int>(options.print_public_key) +
-                    static_cast<int>(options.print_fingerprint) +
-                    static_cast<int>(options.change_passphrase) +
-                    static_cast<int>(options.hash_known_hosts);
+  const int modes =
+      static_cast<int>(options.print_public_key) + static_cast<int>(options.print_fingerprint) +
+      static_cast<int>(options.change_passphrase) + static_cast<int>(options.hash_known_hosts);
   if (modes > 1) return fail("-y, -l, -p and -H cannot be combined");
   try {
     if (options.print_public_key) return print_public_key(options);

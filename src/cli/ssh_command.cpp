@@ -71,8 +71,8 @@ class SshRun : public ssh::ClientSessionCallbacks,
 
   // --- ClientSessionCallbacks ---
   ssh::Status verify_host_key(const ssh::keys::PublicKey& key, std::string_view) override {
-    const auto decision = ssh::config::check_host_key(host_key_policy_, options_.hostname,
-                                                      options_.port, key);
+    const auto decision =
+        ssh::config::check_host_key(host_key_policy_, options_.hostname, options_.port, key);
     if (!decision.accepted) {
       return ssh::Error{ssh::DisconnectReason::HostKeyNotVerifiable, decision.reason};
     }
@@ -113,8 +113,8 @@ class SshRun : public ssh::ClientSessionCallbacks,
   }
 
   void on_authenticated() override {
-    auto opened = session_->connection().open_channel(ssh::connection::SessionOpen{},
-                                                      shared_from_this());
+    auto opened =
+        session_->connection().open_channel(ssh::connection::SessionOpen{}, shared_from_this());
     if (!opened) {
       fail_run(opened.error().message);
       return;
@@ -328,10 +328,10 @@ ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
   // Command-line values come first: first obtained value wins.
   if (cli_options.verbosity > 0 || cli_options.quiet) {
     apply_option(options, "LogLevel",
-                 cli_options.quiet                  ? "QUIET"
-                 : cli_options.verbosity == 1       ? "DEBUG1"
-                 : cli_options.verbosity == 2       ? "DEBUG2"
-                                                    : "DEBUG3");
+                 cli_options.quiet            ? "QUIET"
+                 : cli_options.verbosity == 1 ? "DEBUG1"
+                 : cli_options.verbosity == 2 ? "DEBUG2"
+                                              : "DEBUG3");
   }
   if (const auto at = destination.rfind('@'); at != std::string::npos) {
     apply_option(options, "User", destination.substr(0, at));
@@ -445,9 +445,10 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
       "ssh", "Log into a remote host and run a command or a shell (OpenSSH's ssh, in process)");
   command->add_option("-p", options.port, "Port to connect to on the remote host");
   command->add_option("-l", options.login_name, "User to log in as");
-  command->add_option("-i", options.identity_files,
-                      "Identity (private key) file; an encrypted one's passphrase is asked on the "
-                      "terminal or taken from $LIMACTL_SSH_PASSPHRASE")
+  command
+      ->add_option("-i", options.identity_files,
+                   "Identity (private key) file; an encrypted one's passphrase is asked on the "
+                   "terminal or taken from $LIMACTL_SSH_PASSPHRASE")
       ->allow_extra_args(false);
   command->add_option("-o", options.options, "Option in ssh_config format (Key=Value)")
       ->allow_extra_args(false);
@@ -463,7 +464,8 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
   // Everything from the destination on belongs to the remote command, even
   // words that look like options (as in ssh), so it is left unparsed.
   command->prefix_command();
-  command->callback([command, &options] { options.destination_and_command = command->remaining(); });
+  command->callback(
+      [command, &options] { options.destination_and_command = command->remaining(); });
 }
 
 int run_ssh_command(const SshCommandOptions& cli_options) {
@@ -498,10 +500,18 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   const std::string command = join_command(command_words);
   bool want_tty = false;
   switch (options.request_tty) {
-    case ssh::config::RequestTty::Force: want_tty = true; break;
-    case ssh::config::RequestTty::Yes: want_tty = stdin_is_terminal(); break;
-    case ssh::config::RequestTty::No: want_tty = false; break;
-    case ssh::config::RequestTty::Auto: want_tty = command.empty() && stdin_is_terminal(); break;
+    case ssh::config::RequestTty::Force:
+      want_tty = true;
+      break;
+    case ssh::config::RequestTty::Yes:
+      want_tty = stdin_is_terminal();
+      break;
+    case ssh::config::RequestTty::No:
+      want_tty = false;
+      break;
+    case ssh::config::RequestTty::Auto:
+      want_tty = command.empty() && stdin_is_terminal();
+      break;
   }
   if (cli_options.disable_tty) want_tty = false;
   if (cli_options.force_tty >= 2) want_tty = true;

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <asio.hpp>
-
 #include <condition_variable>
 #include <deque>
 #include <functional>

@@ -24,8 +24,9 @@ ClientSession::ClientSession(ClientSessionConfig config, ClientSessionCallbacks&
             return transport_config;
           }(),
           *this, rng),
-      auth_(config_.auth, callbacks,
-            [this](ByteView payload) { return transport_.send_payload(payload); }, rng),
+      auth_(
+          config_.auth, callbacks,
+          [this](ByteView payload) { return transport_.send_payload(payload); }, rng),
       connection_(Role::Client, config_.connection, *this) {}
 
 ClientSession::~ClientSession() = default;
@@ -70,11 +71,11 @@ Status ClientSession::verify_host_key(const keys::PublicKey& host_key,
   return callbacks_.verify_host_key(host_key, signature_algorithm);
 }
 
-void ClientSession::on_key_exchange_complete(const transport::NegotiatedAlgorithms&,
-                                             bool first) {
+void ClientSession::on_key_exchange_complete(const transport::NegotiatedAlgorithms&, bool first) {
   if (first && !auth_started_) {
     auth_started_ = true;
-    if (auto status = auth_.start(transport_.session_id()); !status) (void)fail(status.take_error());
+    if (auto status = auth_.start(transport_.session_id()); !status)
+      (void)fail(status.take_error());
   }
 }
 
@@ -91,7 +92,8 @@ Status ClientSession::on_transport_payload(ByteView payload) {
     return protocol_error("unexpected " + std::string(wire::message_name(type)) +
                           " before authentication completed");
   }
-  if (wire::is_connection_message(type) && type <= wire::number(wire::MessageNumber::ChannelFailure)) {
+  if (wire::is_connection_message(type) &&
+      type <= wire::number(wire::MessageNumber::ChannelFailure)) {
     return connection_.handle_message(payload);
   }
   if (type == wire::number(wire::MessageNumber::ExtInfo)) return auth_.handle(payload);
@@ -121,17 +123,16 @@ Status ClientSession::handle_timeout(TimePoint now) {
   const auto base = std::max(last_received_, last_keepalive_);
   if (now - base < config_.keepalive_interval) return {};
   if (keepalives_unanswered_ >= config_.keepalive_count_max) {
-    return fail({DisconnectReason::ConnectionLost,
-                 "Timeout, server not responding (no answer to " +
-                     std::to_string(keepalives_unanswered_) + " keepalives)"});
+    return fail({DisconnectReason::ConnectionLost, "Timeout, server not responding (no answer to " +
+                                                       std::to_string(keepalives_unanswered_) +
+                                                       " keepalives)"});
   }
   ++keepalives_unanswered_;
   last_keepalive_ = now;
   logger()->debug("sending keepalive {}", keepalives_unanswered_);
   // Any reply (success or failure) proves the server is alive; the counter
   // is reset by the bytes that carry it.
-  return connection_.send_global_request("keepalive@openssh.com", true, {},
-                                         [](bool, ByteView) {});
+  return connection_.send_global_request("keepalive@openssh.com", true, {}, [](bool, ByteView) {});
 }
 
 }  // namespace ssh

@@ -330,7 +330,8 @@ TEST(KeygenCommand, DefaultsAndBadArguments) {
 TEST(KeygenCommand, HashesKnownHostsLikeSshKeygen) {
   TempDir dir;
   const fs::path key = dir.path() / "host";
-  ASSERT_TRUE(run({kSshKeygen, "-q", "-t", "ed25519", "-N", "", "-f", key.string()}).exited_with(0));
+  ASSERT_TRUE(
+      run({kSshKeygen, "-q", "-t", "ed25519", "-N", "", "-f", key.string()}).exited_with(0));
   const std::string key_line = key_part(read_file(key.string() + ".pub"));
   const fs::path file = dir.path() / "known_hosts";
   const std::string original = "vm,[127.0.0.1]:2222 " + key_line + "\n*.lan " + key_line + "\n";

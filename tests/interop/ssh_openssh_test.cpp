@@ -500,13 +500,14 @@ TEST(OpenSshPty, TerminalIsRestoredWhenTheClientIsKilled) {
     SCOPED_TRACE("SIG" + signal);
     // The client runs in the background with the terminal as stdin; once it
     // has made the terminal raw it is killed, then stty shows the modes.
-    const std::string inner = shell_quote(ssh) + " </dev/tty >/dev/null 2>&1 & pid=$!; " +
-                              "for i in $(seq 100); do stty -a </dev/tty | grep -q -- -icanon && " +
-                              "break; sleep 0.1; done; stty -a </dev/tty | grep -o -- '-icanon' | " +
-                              "sed 's/^/raw-seen:/'; kill -" + signal + " $pid; wait $pid; " +
-                              "echo status=$?; stty -a </dev/tty";
-    auto result = run_process({"/usr/bin/script", "-qec", "sh -c " + shell_quote({inner}),
-                               "/dev/null"});
+    const std::string inner =
+        shell_quote(ssh) + " </dev/tty >/dev/null 2>&1 & pid=$!; " +
+        "for i in $(seq 100); do stty -a </dev/tty | grep -q -- -icanon && " +
+        "break; sleep 0.1; done; stty -a </dev/tty | grep -o -- '-icanon' | " +
+        "sed 's/^/raw-seen:/'; kill -" + signal + " $pid; wait $pid; " +
+        "echo status=$?; stty -a </dev/tty";
+    auto result =
+        run_process({"/usr/bin/script", "-qec", "sh -c " + shell_quote({inner}), "/dev/null"});
     EXPECT_TRUE(result.exited_with(0)) << result.describe();
     EXPECT_NE(result.out.find("raw-seen:-icanon"), std::string::npos) << result.out;
     const auto after = result.out.substr(result.out.find("status="));

@@ -9,8 +9,8 @@ namespace testing_support {
 TempDir::TempDir(const std::string& prefix) {
   std::random_device device;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate = std::filesystem::temp_directory_path() /
-                     (prefix + "-" + std::to_string(device()));
+    auto candidate =
+        std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(device()));
     std::error_code error;
     if (std::filesystem::create_directory(candidate, error)) {
       path_ = candidate;

@@ -489,8 +489,7 @@ TEST(ConfigOptions, PubkeyAcceptedAlgorithmsRestrictsPublickeySignatures) {
   ASSERT_TRUE(with_ssh_rsa.has_value());
   EXPECT_EQ(std::count(with_ssh_rsa->begin(), with_ssh_rsa->end(), "ssh-rsa"), 0);
   EXPECT_EQ(std::count(with_ssh_rsa->begin(), with_ssh_rsa->end(), "ssh-ed25519"), 1);
-  EXPECT_EQ(session_for("ssh-ed25519-cert-v01@openssh.com").auth.signature_algorithms,
-            (Strings{}));
+  EXPECT_EQ(session_for("ssh-ed25519-cert-v01@openssh.com").auth.signature_algorithms, (Strings{}));
   EXPECT_THROW(session_for("no-such-algorithm"), std::invalid_argument);
 }
 

@@ -20,12 +20,7 @@ Error connection_lost(std::string message) {
 }  // namespace
 
 ClientDriver::ClientDriver(asio::io_context& io, ClientSession& session)
-    : io_(io),
-      session_(session),
-      resolver_(io),
-      socket_(io),
-      timer_(io),
-      handshake_timer_(io) {}
+    : io_(io), session_(session), resolver_(io), socket_(io), timer_(io), handshake_timer_(io) {}
 
 ClientDriver::~ClientDriver() {
   *alive_ = false;
@@ -54,8 +49,8 @@ void ClientDriver::connect(const ConnectOptions& options) {
       [this, alive = alive_](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
         if (!*alive || finished_) return;
         if (ec) {
-          finish(connection_lost("Could not resolve hostname " + options_.host + ": " +
-                                 ec.message()));
+          finish(
+              connection_lost("Could not resolve hostname " + options_.host + ": " + ec.message()));
           return;
         }
         try_endpoint(results.begin(), results);
@@ -140,22 +135,22 @@ void ClientDriver::flush() {
   }
   session_.take_output(write_buffer_);
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(write_buffer_),
-                    [this, alive = alive_](std::error_code ec, std::size_t) {
-                      if (!*alive) return;
-                      writing_ = false;
-                      if (finished_) return;
-                      if (ec) {
-                        session_.connection().abort_all();
-                        finish(session_.closed() && session_.close_error()
-                                   ? session_.close_error()
-                                   : std::optional<Error>(connection_lost(
-                                         "write to " + options_.host + " failed: " +
-                                         ec.message())));
-                        return;
-                      }
-                      flush();
-                    });
+  asio::async_write(
+      socket_, asio::buffer(write_buffer_),
+      [this, alive = alive_](std::error_code ec, std::size_t) {
+        if (!*alive) return;
+        writing_ = false;
+        if (finished_) return;
+        if (ec) {
+          session_.connection().abort_all();
+          finish(session_.closed() && session_.close_error()
+                     ? session_.close_error()
+                     : std::optional<Error>(connection_lost("write to " + options_.host +
+                                                            " failed: " + ec.message())));
+          return;
+        }
+        flush();
+      });
 }
 
 void ClientDriver::arm_timer() {

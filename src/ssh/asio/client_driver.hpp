@@ -8,7 +8,6 @@
 #pragma once
 
 #include <asio.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>

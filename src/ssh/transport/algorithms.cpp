@@ -27,9 +27,9 @@ std::optional<std::string> first_match(const std::vector<std::string>& client,
 
 Error no_match(std::string_view category, const std::vector<std::string>& client,
                const std::vector<std::string>& server) {
-  return {DisconnectReason::KeyExchangeFailed,
-          "no matching " + std::string(category) + " found: client offers [" +
-              join_names(client) + "], server offers [" + join_names(server) + "]"};
+  return {DisconnectReason::KeyExchangeFailed, "no matching " + std::string(category) +
+                                                   " found: client offers [" + join_names(client) +
+                                                   "], server offers [" + join_names(server) + "]"};
 }
 
 }  // namespace
@@ -55,8 +55,8 @@ std::vector<std::string> AlgorithmPolicy::default_kex() {
 }
 
 std::vector<std::string> AlgorithmPolicy::default_host_key() {
-  return {"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-          "rsa-sha2-512", "rsa-sha2-256"};
+  return {"ssh-ed25519",         "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+          "ecdsa-sha2-nistp521", "rsa-sha2-512",        "rsa-sha2-256"};
 }
 
 std::vector<std::string> AlgorithmPolicy::default_ciphers() {
@@ -184,8 +184,7 @@ Result<NegotiatedAlgorithms> negotiate(const KexInitMessage& client, const KexIn
     };
     const bool guess_right =
         first_real(client.kex_algorithms) == first_real(server.kex_algorithms) &&
-        !client.server_host_key_algorithms.empty() &&
-        !server.server_host_key_algorithms.empty() &&
+        !client.server_host_key_algorithms.empty() && !server.server_host_key_algorithms.empty() &&
         client.server_host_key_algorithms.front() == server.server_host_key_algorithms.front();
     result.ignore_guessed_packet = !guess_right;
   }

@@ -118,9 +118,9 @@ Result<std::optional<ByteView>> PacketCodec::next_packet() {
 
   MutableByteView packet(start, 4 + length);
   if (!opener_->open(receive_sequence_, packet, ByteView(start + 4 + length, tag_size))) {
-    return Error{DisconnectReason::MacError,
-                 "message authentication failed on packet " + std::to_string(receive_sequence_) +
-                     " (corrupted or tampered data)"};
+    return Error{DisconnectReason::MacError, "message authentication failed on packet " +
+                                                 std::to_string(receive_sequence_) +
+                                                 " (corrupted or tampered data)"};
   }
   const std::size_t padding = packet[4];
   if (padding < kMinPadding || padding + 1 >= length) {

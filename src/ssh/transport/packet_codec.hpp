@@ -60,9 +60,9 @@ class PacketCodec {
   std::uint32_t receive_sequence_ = 0;
   std::uint64_t packets_sent_ = 0;
 
-  Bytes input_;              // received bytes; [read_pos_, input_.size()) unparsed
+  Bytes input_;  // received bytes; [read_pos_, input_.size()) unparsed
   std::size_t read_pos_ = 0;
-  std::size_t input_fill_ = 0;   // bytes of input_ holding data (rest is read space)
+  std::size_t input_fill_ = 0;  // bytes of input_ holding data (rest is read space)
   // Length of the packet whose prefix has been decrypted, if any.
   std::optional<std::uint32_t> pending_length_;
 

@@ -98,7 +98,8 @@ Status Transport::fail(Error error) {
 void Transport::disconnect(DisconnectReason reason, std::string_view description) {
   if (closed_) return;
   if (started_) {
-    write_message(DisconnectMessage{static_cast<std::uint32_t>(reason), std::string(description), ""});
+    write_message(
+        DisconnectMessage{static_cast<std::uint32_t>(reason), std::string(description), ""});
   }
   closed_ = true;
 }
@@ -254,16 +255,16 @@ Status Transport::handle_packet(ByteView payload, TimePoint now) {
       return {};
     }
     if (type == wire::number(MessageNumber::NewKeys)) return handle_newkeys(now);
-    if (kex_ && config_.role == Role::Server &&
-        type == wire::number(MessageNumber::KexEcdhInit) && !pending_keys_) {
+    if (kex_ && config_.role == Role::Server && type == wire::number(MessageNumber::KexEcdhInit) &&
+        !pending_keys_) {
       return handle_kex_init_message(payload);
     }
-    if (kex_ && config_.role == Role::Client &&
-        type == wire::number(MessageNumber::KexEcdhReply) && !pending_keys_) {
+    if (kex_ && config_.role == Role::Client && type == wire::number(MessageNumber::KexEcdhReply) &&
+        !pending_keys_) {
       return handle_kex_reply_message(payload);
     }
-    return protocol_error("unexpected " + std::string(wire::message_name(type)) +
-                          " (message " + std::to_string(type) + ") in key exchange state");
+    return protocol_error("unexpected " + std::string(wire::message_name(type)) + " (message " +
+                          std::to_string(type) + ") in key exchange state");
   }
   if (wire::is_transport_generic(type) && type > wire::number(MessageNumber::ExtInfo)) {
     // Unknown transport message: RFC 4253 section 11.4.
@@ -271,8 +272,8 @@ Status Transport::handle_packet(ByteView payload, TimePoint now) {
     return {};
   }
   if (initial_kex || peer_in_kex) {
-    return protocol_error("unexpected " + std::string(wire::message_name(type)) +
-                          " (message " + std::to_string(type) + ") during key exchange");
+    return protocol_error("unexpected " + std::string(wire::message_name(type)) + " (message " +
+                          std::to_string(type) + ") during key exchange");
   }
   return callbacks_.on_transport_payload(payload);
 }
@@ -326,14 +327,13 @@ Status Transport::handle_kexinit(ByteView payload, TimePoint now) {
   // Rekey KEXINITs carry no markers; what the first exchange agreed holds.
   algorithms_.strict_kex = strict_kex_;
   ignore_next_kex_packet_ = negotiated->ignore_guessed_packet;
-  logger()->debug("negotiated: kex {}, host key {}, cipher c2s {} s2c {}, mac c2s {} s2c {}{}",
-                  algorithms_.kex, algorithms_.host_key, algorithms_.cipher_client_to_server,
-                  algorithms_.cipher_server_to_client,
-                  algorithms_.mac_client_to_server.empty() ? "(aead)"
-                                                           : algorithms_.mac_client_to_server,
-                  algorithms_.mac_server_to_client.empty() ? "(aead)"
-                                                           : algorithms_.mac_server_to_client,
-                  strict_kex_ ? ", strict KEX" : "");
+  logger()->debug(
+      "negotiated: kex {}, host key {}, cipher c2s {} s2c {}, mac c2s {} s2c {}{}", algorithms_.kex,
+      algorithms_.host_key, algorithms_.cipher_client_to_server,
+      algorithms_.cipher_server_to_client,
+      algorithms_.mac_client_to_server.empty() ? "(aead)" : algorithms_.mac_client_to_server,
+      algorithms_.mac_server_to_client.empty() ? "(aead)" : algorithms_.mac_server_to_client,
+      strict_kex_ ? ", strict KEX" : "");
 
   kex_ = kex::make_kex(algorithms_.kex);
   if (!kex_) return kex_failed("key exchange method " + algorithms_.kex + " is not implemented");
@@ -369,7 +369,8 @@ Status Transport::compute_keys(const SecureBytes& shared_secret, ByteView exchan
   const bool client = config_.role == Role::Client;
   const auto& out_cipher =
       client ? algorithms_.cipher_client_to_server : algorithms_.cipher_server_to_client;
-  const auto& out_mac = client ? algorithms_.mac_client_to_server : algorithms_.mac_server_to_client;
+  const auto& out_mac =
+      client ? algorithms_.mac_client_to_server : algorithms_.mac_server_to_client;
   const auto& in_cipher =
       client ? algorithms_.cipher_server_to_client : algorithms_.cipher_client_to_server;
   const auto& in_mac = client ? algorithms_.mac_server_to_client : algorithms_.mac_client_to_server;

@@ -55,8 +55,7 @@ class TransportCallbacks {
   virtual Status verify_host_key(const keys::PublicKey& host_key,
                                  std::string_view signature_algorithm) = 0;
   // Called when a key exchange completed in both directions.
-  virtual void on_key_exchange_complete(const NegotiatedAlgorithms& algorithms,
-                                        bool first) = 0;
+  virtual void on_key_exchange_complete(const NegotiatedAlgorithms& algorithms, bool first) = 0;
 };
 
 class Transport {

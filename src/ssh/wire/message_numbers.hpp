@@ -44,13 +44,23 @@ enum class MessageNumber : std::uint8_t {
   ChannelFailure = 100,
 };
 
-constexpr std::uint8_t number(MessageNumber message) { return static_cast<std::uint8_t>(message); }
+constexpr std::uint8_t number(MessageNumber message) {
+  return static_cast<std::uint8_t>(message);
+}
 
 // Message classes by number range (RFC 4251 section 7).
-constexpr bool is_transport_generic(std::uint8_t n) { return n >= 1 && n <= 19; }
-constexpr bool is_kex_message(std::uint8_t n) { return n >= 20 && n <= 49; }
-constexpr bool is_userauth_message(std::uint8_t n) { return n >= 50 && n <= 79; }
-constexpr bool is_connection_message(std::uint8_t n) { return n >= 80 && n <= 127; }
+constexpr bool is_transport_generic(std::uint8_t n) {
+  return n >= 1 && n <= 19;
+}
+constexpr bool is_kex_message(std::uint8_t n) {
+  return n >= 20 && n <= 49;
+}
+constexpr bool is_userauth_message(std::uint8_t n) {
+  return n >= 50 && n <= 79;
+}
+constexpr bool is_connection_message(std::uint8_t n) {
+  return n >= 80 && n <= 127;
+}
 
 std::string_view message_name(std::uint8_t n);
 

@@ -14,14 +14,18 @@ ByteView Reader::raw(std::size_t count) {
   return view;
 }
 
-ByteView Reader::rest() { return raw(remaining()); }
+ByteView Reader::rest() {
+  return raw(remaining());
+}
 
 std::uint8_t Reader::u8() {
   auto bytes = raw(1);
   return bytes.empty() ? 0 : bytes[0];
 }
 
-bool Reader::boolean() { return u8() != 0; }
+bool Reader::boolean() {
+  return u8() != 0;
+}
 
 std::uint32_t Reader::u32() {
   auto b = raw(4);

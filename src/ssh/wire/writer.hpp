@@ -20,10 +20,9 @@ class BasicWriter {
   void u8(std::uint8_t value) { out_.push_back(value); }
   void boolean(bool value) { out_.push_back(value ? 1 : 0); }
   void u32(std::uint32_t value) {
-    const std::uint8_t bytes[4] = {static_cast<std::uint8_t>(value >> 24),
-                                   static_cast<std::uint8_t>(value >> 16),
-                                   static_cast<std::uint8_t>(value >> 8),
-                                   static_cast<std::uint8_t>(value)};
+    const std::uint8_t bytes[4] = {
+        static_cast<std::uint8_t>(value >> 24), static_cast<std::uint8_t>(value >> 16),
+        static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value)};
     out_.insert(out_.end(), bytes, bytes + 4);
   }
   void u64(std::uint64_t value) {
