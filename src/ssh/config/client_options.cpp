@@ -442,8 +442,13 @@ ApplyResult apply_log_level(const OptionInput& input) {
       {"debug1", LogLevel::Debug1}, {"debug2", LogLevel::Debug2},   {"debug3", LogLevel::Debug3},
   };
   const std::string value = to_lower_ascii(single_argument(input));
-  for (const auto& [name, level] : kLevels) {
-    if (value == name) return assign_once(input, [&] { input.options.log_level = level; });
+  // A named pair, not a structured binding: clang before 16 (the fuzz
+  // build) cannot capture a binding in a lambda.
+  for (const auto& entry : kLevels) {
+    const LogLevel level = entry.second;
+    if (value == entry.first) {
+      return assign_once(input, [&] { input.options.log_level = level; });
+    }
   }
   fail(input, "bad value \"" + single_argument(input) +
                   "\" (expected QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or "
