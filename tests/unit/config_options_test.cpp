@@ -438,8 +438,8 @@ TEST(ConfigOptions, FinalizeFillsDefaultsAndExpandsPaths) {
   EXPECT_EQ(options.user, "me");
   EXPECT_EQ(options.identity_files, (Strings{"/home/me/.lima/_config/me-lima-default-60022"}));
   EXPECT_EQ(options.user_known_hosts_files, (Strings{"/home/me/known_hosts", "/home/me/other"}));
-  EXPECT_EQ(options.global_known_hosts_files,
-            (Strings{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}));
+  // Absolute already (/etc/ssh, or %ProgramData%\ssh on Windows): unchanged.
+  EXPECT_EQ(options.global_known_hosts_files, default_global_known_hosts_files());
 
   ClientOptions with_hostname;
   with_hostname.host = "vm";
