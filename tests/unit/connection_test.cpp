@@ -275,6 +275,10 @@ class QueueSink : public PayloadSink {
 // Records what a channel hears; hooks let a test react.
 class RecordingHandler : public ChannelHandler {
  public:
+  void on_open_pending(std::uint32_t channel) override {
+    id = channel;
+    if (on_pending_hook) on_pending_hook(channel);
+  }
   void on_open_confirmed(std::uint32_t channel) override {
     id = channel;
     events.push_back("confirmed");
@@ -331,6 +335,7 @@ class RecordingHandler : public ChannelHandler {
   bool accept_requests = true;
 
   std::function<void(std::uint32_t)> on_confirmed_hook;
+  std::function<void(std::uint32_t)> on_pending_hook;
   std::function<void(ByteView)> on_data_hook;
   std::function<void()> on_eof_hook;
   std::function<void(std::uint32_t)> on_window_hook;
@@ -345,6 +350,7 @@ class AcceptingHandler : public ConnectionHandler {
     auto handler = std::make_shared<RecordingHandler>();
     if (prepare) prepare(*handler);
     accepted.push_back(handler);
+    if (defer) return DeferredOpen{handler};
     return handler;
   }
   std::optional<Bytes> on_global_request(std::string_view name, bool /*want_reply*/,
@@ -356,6 +362,7 @@ class AcceptingHandler : public ConnectionHandler {
   }
 
   std::function<void(RecordingHandler&)> prepare;
+  bool defer = false;
   std::vector<std::shared_ptr<RecordingHandler>> accepted;
   std::vector<std::string> opened_types;
   std::vector<std::string> global_requests;
@@ -628,6 +635,67 @@ TEST_F(ConnectionTest, SendsWindowAdjustOnceHalfTheWindowIsConsumed) {
   expect_pump_ok();
   EXPECT_EQ(server_out_.window_adjusts, 1U);
   EXPECT_EQ(client_->send_window(session.client_id), 1000U);
+}
+
+TEST_F(ConnectionTest, DeferredConsumptionHoldsTheWindowUntilConsumed) {
+  make_pair({}, small_config(1000, 1000));
+  Session session = open_session();
+  ASSERT_TRUE(server_->defer_consumption(session.server->id).ok());
+  ASSERT_EQ(*client_->send_data(session.client_id, Bytes(1000)), 1000U);
+  expect_pump_ok();
+  EXPECT_EQ(session.server->data.size(), 1000U);
+  // Delivered but not used: the client may send nothing more.
+  EXPECT_EQ(server_out_.window_adjusts, 0U);
+  EXPECT_EQ(*client_->send_data(session.client_id, Bytes(1)), 0U);
+  ASSERT_TRUE(server_->consume(session.server->id, 400).ok());
+  expect_pump_ok();
+  EXPECT_EQ(server_out_.window_adjusts, 0U);
+  ASSERT_TRUE(server_->consume(session.server->id, 200).ok());
+  expect_pump_ok();
+  EXPECT_EQ(server_out_.window_adjusts, 1U);
+  EXPECT_EQ(client_->send_window(session.client_id), 600U);
+  // More than was delivered is a local mistake, not a grant.
+  EXPECT_FALSE(server_->consume(session.server->id, 401).ok());
+  EXPECT_TRUE(server_->consume(session.server->id, 400).ok());
+}
+
+TEST_F(ConnectionTest, DeferredOpenIsConfirmedOrRefusedLater) {
+  server_handler_->defer = true;
+  std::uint32_t pending_id = 0;
+  server_handler_->prepare = [&](RecordingHandler& handler) {
+    handler.on_pending_hook = [&](std::uint32_t id) { pending_id = id; };
+  };
+  auto first = std::make_shared<RecordingHandler>();
+  auto first_id = client_->open_channel(SessionOpen{}, first);
+  ASSERT_TRUE(first_id.ok());
+  expect_pump_ok();
+  EXPECT_TRUE(first->events.empty());
+  EXPECT_EQ(server_->channel_count(), 1U);
+  // Not open yet: nothing may be sent on it.
+  EXPECT_FALSE(server_->send_data(pending_id, Bytes(1)).ok());
+  ASSERT_TRUE(server_->accept_open(pending_id).ok());
+  expect_pump_ok();
+  EXPECT_EQ(first->events, std::vector<std::string>{"confirmed"});
+  EXPECT_EQ(server_handler_->accepted.back()->events, std::vector<std::string>{"confirmed"});
+  EXPECT_FALSE(server_->accept_open(pending_id).ok());
+
+  auto second = std::make_shared<RecordingHandler>();
+  ASSERT_TRUE(client_->open_channel(SessionOpen{}, second).ok());
+  expect_pump_ok();
+  ASSERT_TRUE(server_->refuse_open(pending_id, OpenFailureReason::ConnectFailed, "no route").ok());
+  expect_pump_ok();
+  EXPECT_EQ(second->events, std::vector<std::string>{"failed"});
+  EXPECT_EQ(second->failure_description, "no route");
+  EXPECT_EQ(server_->channel_count(), 1U);
+  EXPECT_EQ(client_->channel_count(), 1U);
+
+  // A deferred channel still waiting when the connection ends hears so.
+  auto third = std::make_shared<RecordingHandler>();
+  ASSERT_TRUE(client_->open_channel(SessionOpen{}, third).ok());
+  expect_pump_ok();
+  auto waiting = server_handler_->accepted.back();
+  server_->abort_all();
+  EXPECT_EQ(waiting->events, std::vector<std::string>{"failed"});
 }
 
 TEST_F(ConnectionTest, OpensThousandChannelsAtOnce) {

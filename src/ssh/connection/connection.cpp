@@ -68,7 +68,9 @@ bool may_request(Role sender, std::string_view type) {
 }  // namespace
 
 struct Connection::Channel {
-  enum class State { Opening, Open };
+  // Opening: we sent OPEN. Accepting: the peer sent OPEN and our handler
+  // deferred the answer.
+  enum class State { Opening, Accepting, Open };
 
   std::uint32_t id = 0;
   std::string type;
@@ -85,6 +87,10 @@ struct Connection::Channel {
   std::uint32_t send_max_packet = 0;
   // A send came up short: tell the handler when the window grows.
   bool send_window_wanted = false;
+  // The application re-grants the window itself with consume(), once the
+  // data has gone on (to a process, a socket), so a slow consumer slows
+  // the peer instead of queueing without bound.
+  bool deferred_consumption = false;
 
   bool eof_sent = false;
   bool eof_received = false;
@@ -288,17 +294,30 @@ Status Connection::on_channel_open(ByteView payload) {
   if (auto* failure = std::get_if<OpenFailure>(&decision)) {
     return refuse(failure->reason, std::move(failure->description));
   }
-  auto channel_handler = std::get<std::shared_ptr<ChannelHandler>>(std::move(decision));
+  const bool deferred = std::holds_alternative<DeferredOpen>(decision);
+  auto channel_handler = deferred ? std::get<DeferredOpen>(std::move(decision)).handler
+                                  : std::get<std::shared_ptr<ChannelHandler>>(std::move(decision));
   if (!channel_handler) return refuse(OpenFailureReason::AdministrativelyProhibited, "refused");
   // The decision may have opened channels of its own and filled the table.
   auto allocated = allocate(open->type, std::move(channel_handler));
   if (!allocated) return refuse(OpenFailureReason::ResourceShortage, "too many channels");
 
   Channel& channel = **allocated;
-  channel.state = Channel::State::Open;
   channel.remote_id = open->sender_channel;
   channel.send_window = open->initial_window;
   channel.send_max_packet = open->max_packet;
+  if (deferred) {
+    channel.state = Channel::State::Accepting;
+    log_->debug("channel {}: {} channel from peer (its channel {}) waits for a decision",
+                channel.id, channel.type, channel.remote_id);
+    channel.handler->on_open_pending(channel.id);
+    return {};
+  }
+  return confirm_open(channel);
+}
+
+Status Connection::confirm_open(Channel& channel) {
+  channel.state = Channel::State::Open;
   Status sent = send_message(ChannelOpenConfirmation{channel.remote_id, channel.id,
                                                      config_.initial_window, config_.max_packet});
   if (!sent) {
@@ -309,6 +328,27 @@ Status Connection::on_channel_open(ByteView payload) {
               channel.type, channel.remote_id);
   channel.handler->on_open_confirmed(channel.id);
   return {};
+}
+
+Status Connection::accept_open(std::uint32_t id) {
+  Channel* channel = find(id);
+  if (channel == nullptr || channel->state != Channel::State::Accepting) {
+    return usage_error(fmt::format("accept_open: channel {} is not waiting for a decision", id));
+  }
+  return confirm_open(*channel);
+}
+
+Status Connection::refuse_open(std::uint32_t id, OpenFailureReason reason,
+                               std::string description) {
+  Channel* channel = find(id);
+  if (channel == nullptr || channel->state != Channel::State::Accepting) {
+    return usage_error(fmt::format("refuse_open: channel {} is not waiting for a decision", id));
+  }
+  log_->debug("channel {}: refusing {} channel from peer (its channel {}): {}", id, channel->type,
+              channel->remote_id, description);
+  const std::uint32_t remote_id = channel->remote_id;
+  auto released = release(*channel);
+  return send_message(ChannelOpenFailure{remote_id, reason, std::move(description), ""});
 }
 
 Status Connection::on_open_confirmation(ByteView payload) {
@@ -415,6 +455,28 @@ Status Connection::mark_consumed(Channel& channel, std::size_t length) {
   return {};
 }
 
+Status Connection::defer_consumption(std::uint32_t id) {
+  Channel* channel = find(id);
+  if (channel == nullptr)
+    return usage_error(fmt::format("defer_consumption: unknown channel {}", id));
+  channel->deferred_consumption = true;
+  return {};
+}
+
+Status Connection::consume(std::uint32_t id, std::size_t length) {
+  Channel* channel = find(id);
+  // Data consumed after the channel closed needs no window any more.
+  if (channel == nullptr || length == 0) return {};
+  const std::size_t outstanding =
+      std::size_t{config_.initial_window} - channel->receive_window - channel->receive_consumed;
+  if (length > outstanding) {
+    return Error{DisconnectReason::ByApplication,
+                 fmt::format("consume({}) on channel {}: only {} bytes were delivered", length, id,
+                             outstanding)};
+  }
+  return mark_consumed(*channel, length);
+}
+
 Status Connection::on_data(ByteView payload) {
   auto data = ChannelData::decode(payload);
   if (!data) return malformed(kMsgChannelData);
@@ -426,7 +488,9 @@ Status Connection::on_data(ByteView payload) {
   }
   // Data the peer sent before it saw our CLOSE: nobody wants it any more.
   if (channel.close_sent) return {};
+  const bool deferred = channel.deferred_consumption;
   channel.handler->on_data(channel.id, data->data);
+  if (deferred) return {};
   return mark_consumed(channel, data->data.size());
 }
 
@@ -441,7 +505,9 @@ Status Connection::on_extended_data(ByteView payload) {
     return taken;
   }
   if (channel.close_sent) return {};
+  const bool deferred = channel.deferred_consumption;
   channel.handler->on_extended_data(channel.id, data->data_type, data->data);
+  if (deferred) return {};
   return mark_consumed(channel, data->data.size());
 }
 
@@ -604,6 +670,9 @@ Status Connection::close(std::uint32_t id) {
   Channel* channel = find(id);
   if (channel == nullptr) return usage_error(fmt::format("close: unknown channel {}", id));
   if (channel->close_sent || channel->close_wanted) return {};
+  if (channel->state == Channel::State::Accepting) {
+    return refuse_open(id, OpenFailureReason::ConnectFailed, "closed before it was opened");
+  }
   if (channel->state == Channel::State::Opening) {
     // CLOSE needs the peer's channel number: send it once the open is confirmed.
     channel->close_wanted = true;
@@ -700,7 +769,7 @@ void Connection::abort_all() {
   log_->debug("aborting {} channels and {} global requests", channels.size(), replies.size());
 
   for (auto& channel : channels) {
-    if (channel->state == Channel::State::Opening) {
+    if (channel->state != Channel::State::Open) {
       channel->handler->on_open_failed(channel->id, OpenFailureReason::ConnectFailed,
                                        "connection lost");
     } else {

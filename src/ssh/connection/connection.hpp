@@ -70,7 +70,11 @@ class ChannelHandler {
   // The channel is open: for channels we opened, the peer confirmed it; for
   // channels the peer opened, we accepted it (this tells the handler its id).
   virtual void on_open_confirmed(std::uint32_t /*id*/) {}
-  // The peer refused a channel we opened; the id is already free.
+  // A channel the peer opened was deferred (DeferredOpen): this is its id,
+  // for accept_open()/refuse_open().
+  virtual void on_open_pending(std::uint32_t /*id*/) {}
+  // The peer refused a channel we opened, or the connection ended while we
+  // opened or deferred one; the id is already free.
   virtual void on_open_failed(std::uint32_t /*id*/, OpenFailureReason /*reason*/,
                               std::string_view /*description*/) {}
   // The data counts as consumed (and may be re-granted to the peer) once
@@ -98,8 +102,14 @@ struct OpenFailure {
   OpenFailureReason reason = OpenFailureReason::AdministrativelyProhibited;
   std::string description;
 };
-// Accept (with the handler for the new channel) or refuse.
-using OpenDecision = std::variant<std::shared_ptr<ChannelHandler>, OpenFailure>;
+// Accept later: the channel gets an id now (on_open_pending) and is
+// confirmed or refused with accept_open()/refuse_open() once the handler
+// knows (a TCP connect finished, say). Until then it holds a channel slot.
+struct DeferredOpen {
+  std::shared_ptr<ChannelHandler> handler;
+};
+// Accept (with the handler for the new channel), refuse, or decide later.
+using OpenDecision = std::variant<std::shared_ptr<ChannelHandler>, OpenFailure, DeferredOpen>;
 
 // Decisions that concern the whole connection. The defaults refuse every
 // channel open and fail every global request.
@@ -155,12 +165,27 @@ class Connection {
     return open_channel(std::string(T::kType), encode_to_bytes(typed), std::move(handler));
   }
 
+  // Ends a DeferredOpen: confirms the channel (on_open_confirmed follows at
+  // once), or refuses it (OPEN_FAILURE to the peer; the id is freed and the
+  // handler hears nothing more).
+  Status accept_open(std::uint32_t id);
+  Status refuse_open(std::uint32_t id, OpenFailureReason reason, std::string description);
+
   // Sends as much of `data` as the peer's window allows, in packets no
   // larger than its max packet, and returns how much that was. When it is
   // less than data.size(), on_send_window_available follows once the peer
   // grows the window. Refused after send_eof() or close().
   Result<std::size_t> send_data(std::uint32_t id, ByteView data);
   Result<std::size_t> send_extended_data(std::uint32_t id, std::uint32_t type, ByteView data);
+  // Application flow control for data from the peer: after this, what
+  // on_data/on_extended_data delivered is re-granted to the peer only when
+  // consume() says it was used, so the peer cannot outrun a slow consumer
+  // by more than the window. Without it, data counts as used on delivery.
+  Status defer_consumption(std::uint32_t id);
+  // `length` bytes delivered on the channel were used; unknown (closed)
+  // channels are ignored.
+  Status consume(std::uint32_t id, std::size_t length);
+
   // Bytes the peer will currently accept on the channel (0 if unknown).
   std::uint32_t send_window(std::uint32_t id) const;
 
@@ -225,6 +250,7 @@ class Connection {
   Status on_global_request(ByteView payload);
   Status on_global_reply(ByteView payload, bool success);
   Status on_channel_open(ByteView payload);
+  Status confirm_open(Channel& channel);
   Status on_open_confirmation(ByteView payload);
   Status on_open_failure(ByteView payload);
   Status on_window_adjust(ByteView payload);
