@@ -474,6 +474,16 @@ TEST_F(SessionChannelTest, StdinRoundTripsThroughCatWithBackpressure) {
   EXPECT_EQ(session->exit_status, 0U);
 }
 
+TEST_F(SessionChannelTest, ChildInheritsNoDescriptorButTheStandardOnes) {
+  // Not close-on-exec: only the child's own clean-up keeps it out.
+  const int inheritable = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(inheritable, 3);
+  auto session = run_command("exec ls /proc/self/fd");
+  ::close(inheritable);
+  // 3 is the directory ls itself is reading.
+  EXPECT_EQ(session->out, "0\n1\n2\n3\n");
+}
+
 TEST_F(SessionChannelTest, EnvIsAllowListedAndNothingElseLeaksIn) {
   policy_.accept_env = {"LANG", "LC_*", "SESSION_TEST_?"};
   ::setenv("SESSION_TEST_PARENT_ONLY", "leaked", 1);
