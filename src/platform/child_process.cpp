@@ -9,6 +9,7 @@
 
 #ifndef _WIN32
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -513,8 +514,16 @@ ssh::Result<ChildProcess> start_session_child(const ChildProcessOptions& options
   plan.chdir_failure_message = "Could not chdir to home directory " + account.home + "\n";
   plan.seal();
 
+  // Signals stay blocked across fork() until the child has reset their
+  // handlers: the server's handlers must never run in the child.
+  sigset_t all_signals;
+  sigset_t previous_mask;
+  ::sigfillset(&all_signals);
+  ::pthread_sigmask(SIG_SETMASK, &all_signals, &previous_mask);
   const int pid = ::fork();
-  if (pid < 0) return failure(system_error("fork", errno));
+  const int fork_error = errno;
+  if (pid != 0) ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
+  if (pid < 0) return failure(system_error("fork", fork_error));
   if (pid == 0) {
     if (terminal) {
       const int slave = terminal->slave.get();
