@@ -5,6 +5,7 @@
 
 #include "cli/keygen_command.hpp"
 #include "cli/ssh_command.hpp"
+#include "cli/sshd_command.hpp"
 
 namespace cli {
 
@@ -17,6 +18,8 @@ int run_limactl(int argc, char** argv) {
   setup_ssh_command(app, ssh_options);
   KeygenCommandOptions keygen_options;
   setup_keygen_command(app, keygen_options);
+  SshdCommandOptions sshd_options;
+  setup_sshd_command(app, sshd_options);
 
   try {
     app.parse(argc, argv);
@@ -25,6 +28,7 @@ int run_limactl(int argc, char** argv) {
   }
   if (app.got_subcommand("ssh")) return run_ssh_command(ssh_options);
   if (app.got_subcommand("keygen")) return run_keygen_command(keygen_options);
+  if (app.got_subcommand("sshd")) return run_sshd_command(sshd_options);
   return 0;
 }
 

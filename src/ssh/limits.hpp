@@ -28,6 +28,10 @@ inline constexpr std::uint32_t kDefaultWindowSize = 2 * 1024 * 1024;
 inline constexpr std::uint32_t kDefaultMaxPacketSize = 32 * 1024;
 inline constexpr std::size_t kMaxChannels = 8192;
 
+// Before authentication a client needs no large packets (the largest is a
+// publickey request with a 16384-bit RSA key and signature, under 5 KiB).
+inline constexpr std::size_t kMaxPreauthPacketLength = 64 * 1024;
+
 // Authentication.
 inline constexpr std::size_t kMaxAuthAttempts = 6;
 inline constexpr std::size_t kMaxKeyboardInteractivePrompts = 64;

@@ -100,9 +100,9 @@ Result<std::optional<ByteView>> PacketCodec::next_packet() {
     if (available < prefix) return std::optional<ByteView>{};
     const std::uint32_t length =
         opener_->decrypt_length(receive_sequence_, MutableByteView(start, prefix));
-    if (length > limits::kMaxPacketLength) {
+    if (length > max_packet_length_) {
       return protocol_error("packet length " + std::to_string(length) + " exceeds the limit of " +
-                            std::to_string(limits::kMaxPacketLength) + " bytes");
+                            std::to_string(max_packet_length_) + " bytes");
     }
     const std::size_t block = std::max<std::size_t>(opener_->block_size(), 8);
     const std::size_t aligned = length + (opener_->length_outside_alignment() ? 0 : 4);

@@ -15,6 +15,7 @@
 
 #include "ssh/common.hpp"
 #include "ssh/crypto/cipher.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::transport {
 
@@ -40,6 +41,11 @@ class PacketCodec {
   // when more bytes are needed, or an error (bad length, bad MAC, bad padding).
   Result<std::optional<ByteView>> next_packet();
   void set_opener(std::unique_ptr<crypto::PacketOpener> opener);
+  // Incoming packets longer than this are refused (at most
+  // limits::kMaxPacketLength; a server lowers it until authentication).
+  void set_max_packet_length(std::size_t length) {
+    max_packet_length_ = std::min(length, limits::kMaxPacketLength);
+  }
   std::uint32_t receive_sequence() const { return receive_sequence_; }
   void reset_receive_sequence() { receive_sequence_ = 0; }
   // Whether unparsed received bytes are buffered.
@@ -65,6 +71,7 @@ class PacketCodec {
   std::size_t input_fill_ = 0;  // bytes of input_ holding data (rest is read space)
   // Length of the packet whose prefix has been decrypted, if any.
   std::optional<std::uint32_t> pending_length_;
+  std::size_t max_packet_length_ = limits::kMaxPacketLength;
 
   // Random padding is drawn from a pool refilled in bulk: one RNG call per
   // few hundred packets instead of one per packet.

@@ -89,6 +89,9 @@ class Transport {
   std::optional<TimePoint> next_timeout() const;
   Status handle_timeout(TimePoint now);
 
+  // Refuses incoming packets longer than this (see PacketCodec).
+  void set_max_packet_length(std::size_t length) { codec_.set_max_packet_length(length); }
+
   // Starts a key exchange now (no effect if one is running).
   void request_rekey();
   // Queues DISCONNECT and closes.
