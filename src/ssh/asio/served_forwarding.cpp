@@ -144,11 +144,15 @@ std::optional<std::string> unix_path_problem(std::string_view path) {
 Result<local_stream::acceptor> listen_unix(asio::io_context& io, const std::string& path) {
   if (auto problem = unix_path_problem(path)) return refusal(*problem);
   std::error_code error;
+  // libstdc++ reports a missing file as not_found with ENOENT set.
   const auto status = std::filesystem::symlink_status(path, error);
-  if (error) return refusal(fmt::format("cannot check {}: {}", printable(path), error.message()));
   if (status.type() != std::filesystem::file_type::not_found) {
+    if (error) {
+      return refusal(fmt::format("cannot check {}: {}", printable(path), error.message()));
+    }
     return refusal(fmt::format("{} already exists", printable(path)));
   }
+  error.clear();
   local_stream::acceptor acceptor(io);
   acceptor.open(local_stream(), error);
   if (!error) acceptor.bind(local_stream::endpoint(path), error);
