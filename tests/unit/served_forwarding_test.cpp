@@ -397,6 +397,55 @@ TEST_F(ServedForwardingTest, DirectTcpipTargetThatDoesNotReadStallsTheClient) {
   EXPECT_EQ(sha256(received), sha256(payload));
 }
 
+TEST_F(ServedForwardingTest, ChannelCloseOrConnectionEndClosesTheTargetConnection) {
+  start();
+  tcp::acceptor target(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  std::vector<tcp::socket> target_sides;
+  auto accept_next = [&] {
+    target.async_accept([&](std::error_code error, tcp::socket socket) {
+      if (!error) target_sides.push_back(std::move(socket));
+    });
+  };
+  const std::uint16_t port = target.local_endpoint().port();
+  auto expect_end_of_stream = [&](tcp::socket& socket) {
+    // What the client sent before closing still arrives, then EOF.
+    std::string got;
+    std::error_code error;
+    ASSERT_TRUE(run_until([&] {
+      char buffer[64];
+      while (socket.available(error) > 0) {
+        got.append(buffer, socket.read_some(asio::buffer(buffer), error));
+      }
+      if (got.size() < 4) return false;
+      socket.non_blocking(true);
+      socket.read_some(asio::buffer(buffer), error);
+      socket.non_blocking(false);
+      return error != asio::error::would_block;
+    }));
+    EXPECT_EQ(got, "last");
+    EXPECT_EQ(error, asio::error::eof);
+  };
+
+  // The client closes its channel without EOF.
+  accept_next();
+  auto channel = open(connection::DirectTcpipOpen{"127.0.0.1", port, "198.51.100.1", 1});
+  ASSERT_TRUE(run_until([&] { return channel->confirmed && target_sides.size() == 1; }));
+  ASSERT_TRUE(client->send_data(channel->id, as_bytes("last")).ok());
+  ASSERT_TRUE(client->close(channel->id).ok());
+  ASSERT_TRUE(run_until([&] { return channel->closed; }));
+  expect_end_of_stream(target_sides[0]);
+  EXPECT_EQ(server->channel_count(), 0u);
+
+  // The connection ends (the driver aborts every channel).
+  accept_next();
+  channel = open(connection::DirectTcpipOpen{"127.0.0.1", port, "198.51.100.1", 2});
+  ASSERT_TRUE(run_until([&] { return channel->confirmed && target_sides.size() == 2; }));
+  ASSERT_TRUE(client->send_data(channel->id, as_bytes("last")).ok());
+  pump();
+  server->abort_all();
+  expect_end_of_stream(target_sides[1]);
+}
+
 TEST_F(ServedForwardingTest, DirectTcpipConnectFailureIsAnOpenFailureWithTheReason) {
   start();
   const std::uint16_t port = closed_port();

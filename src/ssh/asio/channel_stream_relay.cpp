@@ -213,19 +213,25 @@ void ChannelStreamRelay<Stream>::on_written(std::error_code error, std::size_t l
   writing_ = false;
   writing_now_.clear();
   if (stream_closed_) return;
-  if (error) {
-    fail(error.message());
-    kick_();
+  if (state_ == State::Gone) {
+    // Only the stream is left (the Connection, and whoever kick() reaches,
+    // may be gone too): finish writing what the channel delivered.
+    if (error) {
+      close_stream();
+    } else {
+      start_writing();
+    }
     return;
   }
-  if (state_ == State::Open) {
+  if (error) {
+    fail(error.message());
+  } else if (state_ == State::Open) {
     if (Status consumed = connection_.consume(id_, length); !consumed) {
       fail(consumed.error().message);
-      kick_();
-      return;
+    } else {
+      start_writing();
     }
   }
-  start_writing();
   kick_();
 }
 
