@@ -271,6 +271,11 @@ connection::OpenDecision ServedForwarding::open_direct_tcpip(ByteView type_speci
                                 open->port_to_connect)) {
     return refuse("not permitted by the key's options (no-port-forwarding / permitopen)");
   }
+  // The resolver would see only the part before a NUL: not the name that
+  // was checked.
+  if (open->host_to_connect.find('\0') != std::string::npos) {
+    return refuse("host name contains NUL");
+  }
 
   auto label = fmt::format("direct-tcpip to {} for {} (originator {}:{})", target, context_->peer,
                            printable(open->originator_address), open->originator_port);
