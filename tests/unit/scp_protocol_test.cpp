@@ -358,6 +358,7 @@ TEST(ScpCommandLine, AnythingElseIsNotScp) {
            "scp -t $HOME/x",
            "scp -t \"$HOME\"/x",
            "scp -t x; rm -rf /",
+           "scp -r -f x\nrm -rf ~",
            "scp -t x | cat",
            "scp -t x && id",
            "scp -t `id`",

@@ -13,8 +13,9 @@ namespace {
 // ---------------------------------------------------------------------------
 // Command line.
 
+// An unquoted newline separates commands, so it is no blank here.
 bool is_blank(char c) {
-  return c == ' ' || c == '\t' || c == '\n';
+  return c == ' ' || c == '\t';
 }
 
 bool is_wildcard(char c) {
@@ -104,6 +105,7 @@ std::optional<std::vector<ShellWord>> split_shell_words(std::string_view line) {
       case '{':
       case '}':
       case '!':
+      case '\n':
         return std::nullopt;
       case '#':
         if (!word) return std::nullopt;
