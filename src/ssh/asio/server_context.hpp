@@ -92,6 +92,13 @@ struct ServerConnectionContext {
   std::function<std::unique_ptr<InProcessCommand>(std::string_view name,
                                                   const std::string& working_directory)>
       subsystem;
+
+  // Both ends of the TCP connection, for SSH_CLIENT / SSH_CONNECTION.
+  std::uint16_t peer_port = 0;
+  std::string local_address;
+  std::uint16_t local_port = 0;
+  // Session channels open now (MaxSessions is checked against it).
+  std::size_t open_sessions = 0;
 };
 
 }  // namespace ssh::net

@@ -101,6 +101,16 @@ std::shared_ptr<connection::ConnectionHandler> ServerDriver::on_authenticated(
       options_.in_process_command,
       options_.subsystem,
   });
+  std::error_code ec;
+  if (const auto remote = socket_.remote_endpoint(ec); !ec) context_->peer_port = remote.port();
+  if (auto local = socket_.local_endpoint(ec); !ec) {
+    auto address = local.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    context_->local_address = address.to_string();
+    context_->local_port = local.port();
+  }
   handler_ = std::make_shared<ServerConnectionHandler>(context_);
   return handler_;
 }

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <csignal>
 #include <deque>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -47,42 +45,6 @@ constexpr int kHangupSignal = SIGHUP;
 #else
 constexpr int kHangupSignal = 0;
 #endif
-
-// Session channels per connection. The context has no room for the count,
-// so it is kept here, keyed by the context: every session holds its
-// context, so a context's address is not reused while it has sessions.
-class SessionCounts {
- public:
-  static SessionCounts& instance() {
-    static SessionCounts counts;
-    return counts;
-  }
-  bool take(const ServerConnectionContext* context, std::size_t limit) {
-    std::lock_guard lock(mutex_);
-    std::size_t& count = counts_[context];
-    if (count >= limit) {
-      if (count == 0) counts_.erase(context);
-      return false;
-    }
-    ++count;
-    return true;
-  }
-  void give_back(const ServerConnectionContext* context) {
-    std::lock_guard lock(mutex_);
-    auto it = counts_.find(context);
-    if (it == counts_.end()) return;
-    if (--it->second == 0) counts_.erase(it);
-  }
-  std::size_t count(const ServerConnectionContext* context) {
-    std::lock_guard lock(mutex_);
-    auto it = counts_.find(context);
-    return it == counts_.end() ? 0 : it->second;
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<const ServerConnectionContext*, std::size_t> counts_;
-};
 
 // Bounds for what a client may pile up before the command starts.
 constexpr std::size_t kMaxEnvironmentVariables = 256;
@@ -184,9 +146,8 @@ class SessionChannel : public connection::ChannelHandler,
   }
 
   bool take_session_slot() {
-    if (!SessionCounts::instance().take(context_.get(), context_->policy.max_sessions)) {
-      return false;
-    }
+    if (context_->open_sessions >= context_->policy.max_sessions) return false;
+    ++context_->open_sessions;
     holds_slot_ = true;
     return true;
   }
@@ -390,6 +351,16 @@ class SessionChannel : public connection::ChannelHandler,
       options.session_environment.emplace_back("SSH_ORIGINAL_COMMAND", *original_command);
     }
     if (agent_socket_) options.session_environment.emplace_back("SSH_AUTH_SOCK", *agent_socket_);
+    if (!context_->local_address.empty()) {
+      // sshd's "client-address client-port server-port" and the full four.
+      const std::string client =
+          context_->origin.address + " " + std::to_string(context_->peer_port);
+      options.session_environment.emplace_back("SSH_CLIENT",
+                                               client + " " + std::to_string(context_->local_port));
+      options.session_environment.emplace_back(
+          "SSH_CONNECTION",
+          client + " " + context_->local_address + " " + std::to_string(context_->local_port));
+    }
     options.terminal = terminal_;
 
     auto child = platform::start_session_child(options);
@@ -626,7 +597,7 @@ class SessionChannel : public connection::ChannelHandler,
   void release_session_slot() {
     if (!holds_slot_) return;
     holds_slot_ = false;
-    SessionCounts::instance().give_back(context_.get());
+    if (context_->open_sessions > 0) --context_->open_sessions;
   }
 
   std::shared_ptr<ServerConnectionContext> context_;
@@ -678,7 +649,7 @@ connection::OpenDecision open_session_channel(std::shared_ptr<ServerConnectionCo
 }
 
 std::size_t open_session_count(const ServerConnectionContext& context) {
-  return SessionCounts::instance().count(&context);
+  return context.open_sessions;
 }
 
 bool environment_name_accepted(const std::vector<std::string>& patterns, std::string_view name) {
