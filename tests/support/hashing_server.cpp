@@ -145,12 +145,13 @@ void HashingServer::serve() {
       }
       hash.update(std::string_view(buffer, static_cast<std::size_t>(got)));
     }
+    // Counted before the close, which is what the client waits for.
+    ++served_;
     if (complete) {
       const auto size = hash.size();
       write_all(fd, hash.hex() + " " + std::to_string(size) + "\n");
     }
     ::close(fd);
-    ++served_;
   }
 }
 
