@@ -110,7 +110,7 @@ void Server::on_accepted(asio::ip::tcp::socket socket) {
         // Erased later: the driver may be in the middle of a call.
         asio::post(io_, [this, alive, ended_ptr = &ended] {
           if (!*alive) return;
-          drivers_.remove_if([&](const auto& driver) { return driver.get() == ended_ptr; });
+          drivers_.remove_if([&](const auto& entry) { return entry.get() == ended_ptr; });
         });
       });
   drivers_.push_back(driver);

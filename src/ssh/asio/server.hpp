@@ -29,9 +29,11 @@ struct ServerOptions {
   // algorithms, auth methods, grace time, idle timeout).
   ServerSessionConfig session;
   ServerSessionPolicy policy;
-  // Connections that have not authenticated yet, at once (sshd's
-  // MaxStartups): more are closed on accept, and logged.
-  std::size_t max_unauthenticated = 10;
+  // Connections that have not authenticated yet, at once: more are closed
+  // on accept, and logged. sshd's MaxStartups 10:30:100 starts dropping at
+  // random from 10 and refuses all from 100; we refuse from 100 and drop
+  // none at random, so a burst of honest clients is never turned away.
+  std::size_t max_unauthenticated = 100;
   // All connections at once.
   std::size_t max_connections = 1000;
 
