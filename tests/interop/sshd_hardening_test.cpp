@@ -389,9 +389,10 @@ TEST(LimactlSshdHardening, FloodBeyondMaxStartupsIsRefusedWhileAnAuthenticatedUs
 }
 
 // 200 logins, each running `echo N`, by at most 50 ssh processes at a time
-// (the test machine has 2 cores). MaxStartups is raised to 100 so the cap on
-// unauthenticated connections (10 by default, as sshd's) does not refuse
-// the handshakes that overlap.
+// (the test machine has 2 cores), so at most 50 connections are open at
+// once, not 200. MaxStartups is given as 100 (the default now) so that the
+// test does not depend on the default of the cap on unauthenticated
+// connections, which once was 10 and refused overlapping handshakes.
 TEST(LimactlSshdHardening, TwoHundredConnectionsEachRunAnExec) {
   constexpr int kConnections = 200;
   constexpr int kParallel = 50;
