@@ -13,6 +13,7 @@
 #include "platform/files.hpp"
 #include "platform/user.hpp"
 #include "ssh/asio/authorized_keys_files.hpp"
+#include "ssh/asio/scp_command.hpp"
 #include "ssh/asio/server.hpp"
 #include "ssh/config/client_options.hpp"
 #include "ssh/config/pattern.hpp"
@@ -159,9 +160,9 @@ void apply_option(const std::string& text, ServerSetup& setup) {
     policy.gateway_ports = parse_yes_no(key, value);
   } else if (lower == "banner") {
     if (value != "none") {
-      auto text = ssh::keys::read_key_file_text(value);
-      if (!text) throw std::invalid_argument("Banner: " + text.error().message);
-      session.auth.banner = *text;
+      auto banner = ssh::keys::read_key_file_text(value);
+      if (!banner) throw std::invalid_argument("Banner: " + banner.error().message);
+      session.auth.banner = *banner;
     }
   } else if (lower == "kexalgorithms") {
     algorithms(session.transport.policy.kex, Defaults::default_kex());
@@ -276,6 +277,10 @@ int run_sshd_command(const SshdCommandOptions& options) {
     return ssh::net::authorize_from_files(authorized, origin, user, key,
                                           std::chrono::system_clock::now());
   };
+
+  // OpenSSH's scp -O runs "scp -t/-f" on the server: served in-process, so
+  // a host without an scp binary (or without OpenSSH) still takes copies.
+  setup.server.in_process_command = ssh::net::make_scp_command;
 
   if (setup.listen_addresses.empty()) setup.listen_addresses = {"0.0.0.0", "::"};
 

@@ -35,8 +35,9 @@ struct ServerSessionPolicy {
   bool allow_agent_forwarding = true;
   // "subsystem sftp": served in-process once the SFTP server exists.
   bool sftp_subsystem = true;
-  // Where tcpip-forward listeners may bind: false = loopback only unless
-  // the client asks for a specific address (sshd's GatewayPorts no).
+  // Where tcpip-forward listeners may bind (sshd's GatewayPorts): false =
+  // loopback only, whatever the client asks; true = the address the client
+  // names ("" and "*": every address).
   bool gateway_ports = false;
 };
 
