@@ -152,7 +152,9 @@ std::uint32_t read_umask() {
 class LocalFileSystem final : public ssh::scp::FileSystem {
  public:
   explicit LocalFileSystem(std::string base_directory) : base_(std::move(base_directory)) {
-#ifndef _WIN32
+#ifdef _WIN32
+    creation_mask_ = 022;
+#else
     creation_mask_ = read_umask();
 #endif
   }
@@ -167,7 +169,9 @@ class LocalFileSystem final : public ssh::scp::FileSystem {
     info.kind = fs::is_regular_file(status) ? FileKind::Regular
                 : fs::is_directory(status)  ? FileKind::Directory
                                             : FileKind::Other;
-    info.mode = static_cast<std::uint32_t>(status.permissions()) & 0777;
+    // The C runtime says 0666 or 0444 (0777 for directories): without the
+    // umask, a client keeping modes (-p) would make our files world-writable.
+    info.mode = static_cast<std::uint32_t>(status.permissions()) & 0777 & ~creation_mask_;
     if (info.kind == FileKind::Regular) {
       info.size = fs::file_size(resolved, error);
       if (error) return code_error(error);

@@ -2,7 +2,8 @@
 // for `scp -t` / `scp -f` served inside the server. POSIX: open(2) with
 // modes, fchmod, utimensat, the process umask. Windows: the C runtime's
 // _wopen family and std::filesystem; there are no POSIX mode bits there (a
-// mode without owner-write makes the file read-only) and access times are
+// mode without owner-write makes the file read-only; files are reported as
+// 0644 or 0444, directories 0755, as under umask 022) and access times are
 // not set.
 #pragma once
 
