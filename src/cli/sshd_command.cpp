@@ -1,5 +1,7 @@
 #include "cli/sshd_command.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <asio.hpp>
 #include <csignal>
 #include <functional>
@@ -209,7 +211,12 @@ int run_sshd_command(const SshdCommandOptions& options) {
   // Informational lines (logins, refusals) matter for a server even
   // without -v: they are the record of who connected.
   if (!options.debug && options.verbosity == 0 && !options.quiet) {
-    configure_logging(ssh::config::LogLevel::Info);
+    // configure_logging() maps INFO to warnings (the client's quiet
+    // default, as OpenSSH's ssh): the server needs its info lines itself.
+    spdlog::set_level(spdlog::level::info);
+    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& logger) {
+      logger->set_level(spdlog::level::info);
+    });
   }
   auto log = ssh::log::get("sshd");
   ServerSetup setup;

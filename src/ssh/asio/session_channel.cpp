@@ -509,8 +509,10 @@ class SessionChannel : public connection::ChannelHandler,
     if (!command_ || !channel_open_ || finished_) return;
     for (;;) {
       if (!send_buffered(pending_out_, false) || !send_buffered(pending_err_, true)) return;
-      const std::uint32_t window = connection_.send_window(id_);
-      if (window == 0 || !command_->has_output()) break;
+      if (!command_->has_output()) break;
+      // With the window full, one byte is still taken: sending it fails,
+      // and that is what asks the connection for on_send_window_available.
+      const std::size_t window = std::max<std::uint32_t>(connection_.send_window(id_), 1);
       command_->produce(std::min<std::size_t>(window, kReadSize), pending_out_, pending_err_);
       if (pending_out_.empty() && pending_err_.empty()) break;
     }
