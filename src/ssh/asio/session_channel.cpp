@@ -351,16 +351,6 @@ class SessionChannel : public connection::ChannelHandler,
       options.session_environment.emplace_back("SSH_ORIGINAL_COMMAND", *original_command);
     }
     if (agent_socket_) options.session_environment.emplace_back("SSH_AUTH_SOCK", *agent_socket_);
-    if (!context_->local_address.empty()) {
-      // sshd's "client-address client-port server-port" and the full four.
-      const std::string client =
-          context_->origin.address + " " + std::to_string(context_->peer_port);
-      options.session_environment.emplace_back("SSH_CLIENT",
-                                               client + " " + std::to_string(context_->local_port));
-      options.session_environment.emplace_back(
-          "SSH_CONNECTION",
-          client + " " + context_->local_address + " " + std::to_string(context_->local_port));
-    }
     options.terminal = terminal_;
 
     auto child = platform::start_session_child(options);
