@@ -354,6 +354,8 @@ FsResult<std::vector<std::string>> Server::resolve(std::string_view path, bool f
     std::string name;
     bool from_link;
   };
+  // As in POSIX, a trailing slash ("link/") names what the link points to.
+  if (!path.empty() && path.back() == '/') follow_last = true;
   std::deque<Part> pending;
   if (path.empty() || path.front() != '/') {
     for (const auto& part : start_components_) pending.push_back({part, false});
