@@ -7,6 +7,7 @@
 #include <io.h>
 #include <sys/utime.h>
 
+#include "platform/text.hpp"
 #include "platform/windows_paths.hpp"
 #else
 #include <dirent.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 #endif
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -337,6 +339,10 @@ FsError error_from_code(const std::error_code& ec, const std::string& what) {
   return {StatusCode::Failure, what + ": " + ec.message()};
 }
 
+std::string utf8(const std::filesystem::path& path) {
+  return platform::wide_to_utf8(path.native());
+}
+
 FileInfo info_from(const struct _stat64& st) {
   FileInfo info;
   info.attrs.size = static_cast<std::uint64_t>(st.st_size);
@@ -406,7 +412,7 @@ class WindowsDirectory : public Directory {
   explicit WindowsDirectory(std::filesystem::directory_iterator it) : it_(std::move(it)) {}
   FsResult<std::optional<std::string>> next() override {
     if (it_ == std::filesystem::directory_iterator()) return std::optional<std::string>();
-    std::string name = it_->path().filename().u8string();
+    std::string name = utf8(it_->path().filename());
     std::error_code ec;
     it_.increment(ec);
     if (ec) return error_from_code(ec, "readdir");
@@ -422,11 +428,11 @@ class WindowsDirectory : public Directory {
 FsResult<std::filesystem::path> LocalFileSystem::native_path(const std::string& served) {
   auto native = platform::from_guest_mount_path(served);
   if (!native.ok()) return FsError{StatusCode::NoSuchFile, native.error().message};
-  return std::filesystem::u8path(*native);
+  return std::filesystem::path(platform::utf8_to_wide(*native));
 }
 
 FsResult<std::string> LocalFileSystem::served_path(const std::filesystem::path& native) {
-  auto served = platform::to_guest_mount_path(native.u8string());
+  auto served = platform::to_guest_mount_path(utf8(native));
   if (!served.ok()) return FsError{StatusCode::Failure, served.error().message};
   return *served;
 }
@@ -453,11 +459,12 @@ FsResult<std::string> LocalFileSystem::readlink(const std::string& path) {
   std::error_code ec;
   const auto target = std::filesystem::read_symlink(*native, ec);
   if (ec) return error_from_code(ec, "readlink");
-  if (platform::is_absolute_windows_path(target.u8string())) {
+  std::string text = utf8(target);
+  if (platform::is_absolute_windows_path(text)) {
     auto served = served_path(target);
     if (served.ok()) return *served;
   }
-  std::string text = target.generic_u8string();
+  std::replace(text.begin(), text.end(), '\\', '/');
   return text;
 }
 
@@ -545,7 +552,8 @@ FsStatus LocalFileSystem::symlink(const std::string& target, const std::string& 
   auto native = native_path(link_path);
   if (!native.ok()) return native.error();
   std::error_code ec;
-  std::filesystem::create_symlink(std::filesystem::u8path(target), *native, ec);
+  std::filesystem::create_symlink(std::filesystem::path(platform::utf8_to_wide(target)), *native,
+                                  ec);
   if (ec) return error_from_code(ec, "symlink");
   return FsOk{};
 }
