@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/keygen_command.hpp"
+#include "cli/sftp_server_command.hpp"
 #include "cli/ssh_command.hpp"
 #include "cli/sshd_command.hpp"
 
@@ -20,6 +21,8 @@ int run_limactl(int argc, char** argv) {
   setup_keygen_command(app, keygen_options);
   SshdCommandOptions sshd_options;
   setup_sshd_command(app, sshd_options);
+  SftpServerCommandOptions sftp_server_options;
+  setup_sftp_server_command(app, sftp_server_options);
 
   try {
     app.parse(argc, argv);
@@ -29,6 +32,7 @@ int run_limactl(int argc, char** argv) {
   if (app.got_subcommand("ssh")) return run_ssh_command(ssh_options);
   if (app.got_subcommand("keygen")) return run_keygen_command(keygen_options);
   if (app.got_subcommand("sshd")) return run_sshd_command(sshd_options);
+  if (app.got_subcommand("sftp-server")) return run_sftp_server_command(sftp_server_options);
   return 0;
 }
 
