@@ -8,6 +8,7 @@
 
 #include "platform/child_process.hpp"
 #include "ssh/asio/child_reaper.hpp"
+#include "ssh/config/pattern.hpp"
 #include "ssh/connection/messages.hpp"
 #include "ssh/log.hpp"
 
@@ -645,31 +646,9 @@ std::size_t open_session_count(const ServerConnectionContext& context) {
 }
 
 bool environment_name_accepted(const std::vector<std::string>& patterns, std::string_view name) {
-  // Iterative wildcard match with backtracking to the last '*'.
-  const auto matches = [](std::string_view pattern, std::string_view text) {
-    std::size_t p = 0;
-    std::size_t t = 0;
-    std::size_t star = std::string_view::npos;
-    std::size_t star_text = 0;
-    while (t < text.size()) {
-      if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-        ++p;
-        ++t;
-      } else if (p < pattern.size() && pattern[p] == '*') {
-        star = p++;
-        star_text = t;
-      } else if (star != std::string_view::npos) {
-        p = star + 1;
-        t = ++star_text;
-      } else {
-        return false;
-      }
-    }
-    while (p < pattern.size() && pattern[p] == '*') ++p;
-    return p == pattern.size();
-  };
-  return std::any_of(patterns.begin(), patterns.end(),
-                     [&](const std::string& pattern) { return matches(pattern, name); });
+  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& pattern) {
+    return config::wildcard_match(pattern, name);
+  });
 }
 
 }  // namespace ssh::net
