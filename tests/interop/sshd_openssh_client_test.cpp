@@ -3,7 +3,7 @@
 // (tests/support/limactl_sshd_fixture.hpp). Exec with separate streams, exit
 // statuses and signals, bulk stdin, a pty shell driven through tmux with a
 // window resize, the env allow-list, in-process legacy scp, SFTP-mode scp
-// through the in-process subsystem, TCP and unix socket forwards both ways, -W, agent
+// and sftp through the in-process subsystem, TCP and unix socket forwards both ways, -W, agent
 // forwarding and keepalives.
 
 #include <gtest/gtest.h>
@@ -325,6 +325,47 @@ TEST_F(LimactlSshdOpenSshClient, ScpInSftpModeUsesTheInProcessSftpSubsystem) {
   EXPECT_FALSE(failed.exited_with(0)) << failed.describe();
   EXPECT_NE(failed.err.find("No such file"), std::string::npos) << failed.describe();
   EXPECT_NE(server().log().find("subsystem sftp"), std::string::npos) << server().log();
+}
+
+TEST_F(LimactlSshdOpenSshClient, SftpBatchRunsEveryCommandThroughTheSubsystem) {
+  const auto local = scratch_.path() / "local.bin";
+  const auto expected = make_random_file(local, 5 * 1024 * 1024 + 3, 11);
+  const auto remote = scratch_.path() / "remote";
+  fs::create_directories(remote);
+  const auto back = scratch_.path() / "back.bin";
+  const auto batch = scratch_.path() / "batch";
+  write_file(batch, "cd " + remote.string() + "\n" + "put " + local.string() +
+                        " up.bin\n"
+                        "mkdir dir\n"
+                        "rename up.bin dir/moved.bin\n"
+                        "chmod 600 dir/moved.bin\n"
+                        "symlink dir/moved.bin link\n"
+                        "ls -l\n"
+                        "ls -l dir\n"
+                        "df\n"
+                        "get link " +
+                        back.string() +
+                        "\n"
+                        "rm link\n"
+                        "rm dir/moved.bin\n"
+                        "rmdir dir\n"
+                        "pwd\n");
+  Argv sftp = {"/usr/bin/sftp",
+               "-b",
+               batch.string(),
+               "-F",
+               server().client_config_file().string(),
+               LimactlSshServer::kHostAlias};
+  const auto result = run_process(sftp);
+  ASSERT_TRUE(result.exited_with(0)) << result.describe() << "\n" << server().log();
+  EXPECT_EQ(sha256_file(back), expected);
+  EXPECT_TRUE(std::regex_search(result.out, std::regex("\nlrwxrwxrwx .* link\n"))) << result.out;
+  EXPECT_TRUE(std::regex_search(result.out, std::regex("\n-rw------- .* 5242883 .*moved\\.bin\n")))
+      << result.out;
+  EXPECT_NE(result.out.find("Remote working directory: " + remote.string()), std::string::npos)
+      << result.out;
+  EXPECT_TRUE(fs::is_empty(remote));
+  EXPECT_NE(server().log().find("subsystem sftp"), std::string::npos);
 }
 
 // ---- forwarding ----------------------------------------------------------------------
