@@ -499,5 +499,42 @@ TEST(ConfigOptions, DefaultIdentityFilesInOpenSshOrder) {
       (Strings{"/home/me/.ssh/id_ed25519", "/home/me/.ssh/id_ecdsa", "/home/me/.ssh/id_rsa"}));
 }
 
+TEST(ConfigOptions, ForwardsAccumulateAndClearAllForwardingsDropsThem) {
+  auto options = apply_all({{"LocalForward", "8080 db:5432"},
+                            {"RemoteForward", "[::1]:0 /run/app.sock"},
+                            {"DynamicForward", "1080"},
+                            {"LocalForward", "/tmp/a.sock /run/b.sock"},
+                            {"ExitOnForwardFailure", "yes"},
+                            {"SessionType", "none"},
+                            {"ForkAfterAuthentication", "yes"}});
+  ASSERT_EQ(options.forwards.size(), 4u);
+  EXPECT_EQ(options.forwards[0].to_string(), "-L 8080:db:5432");
+  EXPECT_EQ(options.forwards[1].kind, ForwardKind::Remote);
+  EXPECT_EQ(options.forwards[1].listen.host, "::1");
+  EXPECT_EQ(options.forwards[1].connect.socket_path, "/run/app.sock");
+  EXPECT_EQ(options.forwards[2].to_string(), "-D 1080");
+  EXPECT_EQ(options.forwards[3].listen.socket_path, "/tmp/a.sock");
+  EXPECT_TRUE(options.exit_on_forward_failure);
+  EXPECT_TRUE(options.no_session);
+  EXPECT_TRUE(options.fork_after_authentication);
+
+  apply_option(options, "ClearAllForwardings", "yes");
+  finalize_options(options, "tester", "/home/tester");
+  EXPECT_TRUE(options.forwards.empty());
+}
+
+TEST(ConfigOptions, BadForwardsAndSessionTypesAreErrors) {
+  ClientOptions options;
+  EXPECT_NE(error_message_of(options, "LocalForward", "8080").find("two words"), std::string::npos);
+  EXPECT_NE(error_message_of(options, "LocalForward", "8080 db:99999").find("not a port"),
+            std::string::npos);
+  EXPECT_NE(error_message_of(options, "DynamicForward", "1080 x").find("expected"),
+            std::string::npos);
+  EXPECT_NE(error_message_of(options, "SessionType", "maybe").find("expected none"),
+            std::string::npos);
+  EXPECT_NE(error_message_of(options, "SessionType", "subsystem").find("not supported"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ssh::config

@@ -88,4 +88,26 @@ class ClientForwarding {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
+// A client connection's decisions on channels the server opens: forwarded
+// channels go to the ClientForwarding, agent channels to agent forwarding
+// (which refuses them unless it was asked for), the rest are refused.
+class ClientChannelOpens : public connection::ConnectionHandler {
+ public:
+  ClientChannelOpens(std::shared_ptr<connection::ConnectionHandler> agent_forwarding,
+                     ClientForwarding& forwarding)
+      : agent_forwarding_(std::move(agent_forwarding)), forwarding_(forwarding) {}
+
+  connection::OpenDecision on_channel_open(std::string_view type,
+                                           ByteView type_specific_data) override {
+    if (ClientForwarding::handles_channel_type(type)) {
+      return forwarding_.open_channel(type, type_specific_data);
+    }
+    return agent_forwarding_->on_channel_open(type, type_specific_data);
+  }
+
+ private:
+  std::shared_ptr<connection::ConnectionHandler> agent_forwarding_;
+  ClientForwarding& forwarding_;
+};
+
 }  // namespace ssh::net

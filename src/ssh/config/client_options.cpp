@@ -43,18 +43,14 @@ constexpr std::array kNotImplementedKeywords = {
     "channeltimeout",
     "checkhostip",
     "cipher",
-    "clearallforwardings",
     "compressionlevel",
     "controlmaster",
     "controlpath",
     "controlpersist",
-    "dynamicforward",
     "enableescapecommandline",
     "enablesshkeysign",
     "escapechar",
-    "exitonforwardfailure",
     "fingerprinthash",
-    "forkafterauthentication",
     "forwardx11",
     "forwardx11timeout",
     "forwardx11trusted",
@@ -74,7 +70,6 @@ constexpr std::array kNotImplementedKeywords = {
     "ipqos",
     "knownhostscommand",
     "localcommand",
-    "localforward",
     "nohostauthenticationforlocalhost",
     "numberofpasswordprompts",
     "obscurekeystroketiming",
@@ -86,14 +81,12 @@ constexpr std::array kNotImplementedKeywords = {
     "proxyjump",
     "proxyusefdpass",
     "remotecommand",
-    "remoteforward",
     "requiredrsasize",
     "revokedhostkeys",
     "rhostsrsaauthentication",
     "rsaauthentication",
     "securitykeyprovider",
     "sendenv",
-    "sessiontype",
     "setenv",
     "stdinnull",
     "streamlocalbindmask",
@@ -322,6 +315,31 @@ ApplyResult apply_identity_file(const OptionInput& input) {
   return ApplyResult::Applied;
 }
 
+// LocalForward and RemoteForward take the listening side and the target
+// as two words; DynamicForward one.
+ApplyResult add_forward(const OptionInput& input, ForwardKind kind) {
+  const auto& arguments = input.arguments;
+  const std::size_t wanted = kind == ForwardKind::Dynamic ? 1 : 2;
+  if (arguments.size() != wanted) {
+    fail(input, wanted == 1 ? "expected [bind_address:]port"
+                            : "expected the listening side and the target, two words");
+  }
+  auto spec = parse_forward_config(kind, arguments[0], wanted == 2 ? arguments[1] : "");
+  if (!spec) fail(input, spec.error().message);
+  input.options.forwards.push_back(std::move(*spec));
+  return ApplyResult::Applied;
+}
+
+ApplyResult apply_session_type(const OptionInput& input) {
+  const std::string value = to_lower_ascii(single_argument(input));
+  if (value != "none" && value != "default" && value != "subsystem") {
+    fail(input,
+         "bad value \"" + single_argument(input) + "\" (expected none, subsystem or default)");
+  }
+  if (value == "subsystem") fail(input, "SessionType subsystem is not supported");
+  return assign_once(input, [&] { input.options.no_session = value == "none"; });
+}
+
 ApplyResult apply_pinned_host_key(const OptionInput& input) {
   auto& pins = input.options.pinned_host_key_fingerprints;
   for (const std::string& argument : input.arguments) {
@@ -532,6 +550,16 @@ const std::vector<OptionHandler>& option_handlers() {
       {"RequestTTY", apply_request_tty},
       {"Compression", [](const auto& in) { return set_flag(in, &O::compression); }},
       {"ForwardAgent", apply_forward_agent},
+      {"LocalForward", [](const auto& in) { return add_forward(in, ForwardKind::Local); }},
+      {"RemoteForward", [](const auto& in) { return add_forward(in, ForwardKind::Remote); }},
+      {"DynamicForward", [](const auto& in) { return add_forward(in, ForwardKind::Dynamic); }},
+      {"ExitOnForwardFailure",
+       [](const auto& in) { return set_flag(in, &O::exit_on_forward_failure); }},
+      {"ClearAllForwardings",
+       [](const auto& in) { return set_flag(in, &O::clear_all_forwardings); }},
+      {"SessionType", apply_session_type},
+      {"ForkAfterAuthentication",
+       [](const auto& in) { return set_flag(in, &O::fork_after_authentication); }},
   };
   return handlers;
 }
@@ -833,6 +861,7 @@ void finalize_options(ClientOptions& options, const std::string& local_user,
   options.hostname =
       options.hostname.empty() ? options.host : expand_hostname(options.hostname, options.host);
   if (options.user.empty()) options.user = local_user;
+  if (options.clear_all_forwardings) options.forwards.clear();
 
   TokenValues values;
   values.home_directory = home;

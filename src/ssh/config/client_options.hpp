@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "ssh/config/forward_spec.hpp"
+
 namespace ssh::config {
 
 enum class StrictHostKeyChecking {
@@ -113,6 +115,19 @@ struct ClientOptions {
   bool forward_agent = false;
   // ForwardAgent given a socket path or $VARIABLE instead of yes/no.
   std::string forward_agent_socket;
+
+  // LocalForward / RemoteForward / DynamicForward lines and -L / -R / -D,
+  // in the order given (they accumulate rather than first-wins).
+  std::vector<ForwardSpec> forwards;
+  // ExitOnForwardFailure: a forward that cannot be set up ends ssh.
+  bool exit_on_forward_failure = false;
+  // ClearAllForwardings: no forwards at all, whatever else says.
+  bool clear_all_forwardings = false;
+  // SessionType none (-N): no command, no shell; only forwarding.
+  bool no_session = false;
+  // ForkAfterAuthentication (-f): go to the background once authenticated
+  // (and, with ExitOnForwardFailure, once the forwards are set up).
+  bool fork_after_authentication = false;
 
   // Canonical (lowercase) keywords that already received a value: later
   // values for them are ignored (first obtained value wins).
