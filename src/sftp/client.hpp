@@ -177,8 +177,6 @@ class Client : public ssh::ChannelProtocol {
   std::size_t input_start_ = 0;
   Bytes output_;
   std::size_t output_start_ = 0;
-  // Requests made before VERSION: sent once the session is ready.
-  Bytes held_output_;
   bool version_received_ = false;
   bool ready_ = false;
   bool finishing_ = false;

@@ -104,6 +104,7 @@ class TransferJob {
 
  private:
   struct State;
+  void add_more();
   std::shared_ptr<State> state_;
 };
 
