@@ -60,8 +60,9 @@ std::string last_component(std::string_view path, bool backslash_separates) {
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
-std::string directory_of(const std::string& path) {
-  const std::size_t slash = path.find_last_of('/');
+// The directory part of a path, its last separator included ("" if none).
+std::string directory_of(const std::string& path, bool backslash_separates) {
+  const std::size_t slash = backslash_separates ? path.find_last_of("/\\") : path.find_last_of('/');
   if (slash == std::string::npos) return std::string();
   return path.substr(0, slash + 1);
 }
