@@ -714,7 +714,7 @@ class Download final : public ClientRole {
     if (existing.ok() && existing->kind == FileKind::Regular && !request_.preserve) {
       mode = existing->mode & kModeMask;
     }
-    const std::string temporary_path = directory_of(path) + "." +
+    const std::string temporary_path = directory_of(path, files_.backslash_separates()) + "." +
                                        last_component(path, files_.backslash_separates()) + "." +
                                        request_.temporary_suffix + ".part";
     Result<std::unique_ptr<WritableFile>> opened =
