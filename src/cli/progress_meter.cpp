@@ -62,7 +62,7 @@ std::string ProgressMeter::render(std::string_view name, std::uint64_t done, std
                 human_bytes(static_cast<double>(done)).c_str(),
                 human_bytes(bytes_per_second).c_str(), time.c_str());
   const std::string tail = right;
-  const std::size_t name_width = columns > tail.size() + 1 ? columns - tail.size() - 1 : 1;
+  const std::size_t name_width = columns > tail.size() ? columns - tail.size() : 1;
   std::string line(name.substr(0, name_width));
   line.resize(name_width, ' ');
   return line + tail;

@@ -155,8 +155,8 @@ void expect_same_tree(const fs::path& expected, const fs::path& actual) {
     EXPECT_EQ(fs::status(to).permissions(), fs::status(from).permissions()) << name;
     if (!fs::is_regular_file(from)) continue;
     EXPECT_EQ(sha256_file(to), sha256_file(from)) << name;
-    EXPECT_EQ(std::chrono::duration_cast<seconds>(fs::last_write_time(to).time_since_epoch()),
-              std::chrono::duration_cast<seconds>(fs::last_write_time(from).time_since_epoch()))
+    EXPECT_EQ(std::chrono::floor<seconds>(fs::last_write_time(to).time_since_epoch()),
+              std::chrono::floor<seconds>(fs::last_write_time(from).time_since_epoch()))
         << name;
   }
 }

@@ -20,6 +20,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::string_literals;
 using ssh::Bytes;
 using testing_support::read_file;
 using testing_support::TempDir;
@@ -250,8 +251,8 @@ void expect_same_tree(const fs::path& expected, const fs::path& actual, bool pre
     EXPECT_EQ(read_file(to), read_file(from)) << name;
     if (!preserved) continue;
     const auto seconds = [](const fs::path& path) {
-      return std::chrono::duration_cast<std::chrono::seconds>(
-                 fs::last_write_time(path).time_since_epoch())
+      // scp carries whole seconds: the source's fraction is dropped.
+      return std::chrono::floor<std::chrono::seconds>(fs::last_write_time(path).time_since_epoch())
           .count();
     };
     EXPECT_EQ(seconds(to), seconds(from)) << name;
@@ -388,7 +389,7 @@ TEST_F(ScpClientTest, AFileNotAskedForIsRefused) {
   EXPECT_TRUE(local_names().empty());
   // A pattern allows what matches it, nothing else.
   const auto matched =
-      hostile_download(ask_for("logs/*.log", local_root_.string()), "C0644 3 a.log\nabc\0", false);
+      hostile_download(ask_for("logs/*.log", local_root_.string()), "C0644 3 a.log\nabc\0"s, false);
   EXPECT_FALSE(matched);  // still running: waiting for more records
   EXPECT_EQ(local_names(), (std::vector<std::string>{"a.log"}));
 }
