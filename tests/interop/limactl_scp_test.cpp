@@ -217,7 +217,7 @@ void kill_mid_copy(const Argv& argv, const std::function<std::uintmax_t()>& copi
   }
   ASSERT_EQ(::kill(copy.pid(), SIGKILL), 0);
   for (int i = 0; i < 1000 && copy.running(); ++i) std::this_thread::sleep_for(milliseconds(5));
-  EXPECT_EQ(copy.status_text(), "killed by signal 9");
+  EXPECT_TRUE(copy.status_text().starts_with("killed by signal 9")) << copy.status_text();
 }
 
 std::uintmax_t size_of_partials(const fs::path& directory) {
