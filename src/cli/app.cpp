@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/keygen_command.hpp"
+#include "cli/scp_command.hpp"
 #include "cli/sftp_server_command.hpp"
 #include "cli/ssh_command.hpp"
 #include "cli/sshd_command.hpp"
@@ -23,6 +24,8 @@ int run_limactl(int argc, char** argv) {
   setup_sshd_command(app, sshd_options);
   SftpServerCommandOptions sftp_server_options;
   setup_sftp_server_command(app, sftp_server_options);
+  ScpCommandOptions scp_options;
+  setup_scp_command(app, scp_options);
 
   try {
     app.parse(argc, argv);
@@ -33,6 +36,7 @@ int run_limactl(int argc, char** argv) {
   if (app.got_subcommand("keygen")) return run_keygen_command(keygen_options);
   if (app.got_subcommand("sshd")) return run_sshd_command(sshd_options);
   if (app.got_subcommand("sftp-server")) return run_sftp_server_command(sftp_server_options);
+  if (app.got_subcommand("scp")) return run_scp_command(scp_options);
   return 0;
 }
 

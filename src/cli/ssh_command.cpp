@@ -1,29 +1,22 @@
 #include "cli/ssh_command.hpp"
 
 #include <botan/auto_rng.h>
-#include <botan/mem_ops.h>
 #include <botan/system_rng.h>
 
 #include <asio.hpp>
 #include <cstdlib>
 #include <deque>
-#include <filesystem>
 #include <iostream>
 
-#include "cli/logging.hpp"
+#include "cli/client_connection.hpp"
 #include "cli/stdin_reader.hpp"
 #include "platform/console.hpp"
 #include "platform/stdio.hpp"
-#include "platform/user.hpp"
 #include "ssh/asio/agent_forwarding.hpp"
 #include "ssh/asio/agent_socket.hpp"
 #include "ssh/asio/client_driver.hpp"
 #include "ssh/client_session.hpp"
 #include "ssh/config/client_options.hpp"
-#include "ssh/config/host_key_check.hpp"
-#include "ssh/config/known_hosts.hpp"
-#include "ssh/config/session_config.hpp"
-#include "ssh/config/ssh_config.hpp"
 #include "ssh/connection/connection.hpp"
 #include "ssh/log.hpp"
 
@@ -31,14 +24,8 @@ namespace cli {
 namespace {
 
 constexpr int kExitFailure = 255;
-// Environment variable a non-interactive caller (tests, scripts) may use
-// to supply the password instead of a terminal prompt.
-constexpr const char* kPasswordVariable = "LIMACTL_SSH_PASSWORD";
-// The same for the passphrase of encrypted identity files (-i).
-constexpr const char* kPassphraseVariable = "LIMACTL_SSH_PASSPHRASE";
 
 using platform::RawModeGuard;
-using platform::read_secret;
 using platform::stdin_is_terminal;
 using platform::terminal_size;
 using platform::terminal_type;
@@ -46,16 +33,15 @@ using platform::TerminalSize;
 
 // One interactive or exec session over one connection: the application
 // logic that ssh(1) runs on top of the protocol.
-class SshRun : public ssh::ClientSessionCallbacks,
+class SshRun : public ClientConnectionCallbacks,
                public ssh::connection::ChannelHandler,
                public std::enable_shared_from_this<SshRun> {
  public:
   SshRun(asio::io_context& io, const ssh::config::ClientOptions& options,
          ssh::config::HostKeyPolicy host_key_policy, std::string command, bool want_tty,
          bool forward_agent)
-      : io_(io),
-        options_(options),
-        host_key_policy_(std::move(host_key_policy)),
+      : ClientConnectionCallbacks(options, std::move(host_key_policy)),
+        io_(io),
         command_(std::move(command)),
         want_tty_(want_tty),
         forward_agent_(forward_agent) {}
@@ -70,48 +56,6 @@ class SshRun : public ssh::ClientSessionCallbacks,
   bool channel_closed() const { return channel_closed_; }
 
   // --- ClientSessionCallbacks ---
-  ssh::Status verify_host_key(const ssh::keys::PublicKey& key, std::string_view) override {
-    const auto decision =
-        ssh::config::check_host_key(host_key_policy_, options_.hostname, options_.port, key);
-    if (!decision.accepted) {
-      return ssh::Error{ssh::DisconnectReason::HostKeyNotVerifiable, decision.reason};
-    }
-    if (decision.key_changed) std::cerr << "WARNING: " << decision.reason << "\n";
-    if (!decision.added_to.empty() && options_.log_level >= ssh::config::LogLevel::Info) {
-      std::cerr << "Warning: Permanently added '"
-                << ssh::config::known_hosts_name(options_.hostname, options_.port) << "' ("
-                << key.type() << ") to the list of known hosts.\n";
-    }
-    return {};
-  }
-
-  std::optional<std::string> password_for(std::string_view user) override {
-    if (const char* given = std::getenv(kPasswordVariable)) return std::string(given);
-    if (options_.batch_mode) return std::nullopt;
-    return read_secret(std::string(user) + "@" + options_.hostname + "'s password: ");
-  }
-
-  std::optional<std::vector<std::string>> keyboard_interactive(
-      const ssh::auth::UserauthInfoRequest& request) override {
-    std::vector<std::string> answers;
-    const char* given = std::getenv(kPasswordVariable);
-    for (const auto& prompt : request.prompts) {
-      if (given) {
-        answers.emplace_back(given);
-        continue;
-      }
-      if (options_.batch_mode) return std::nullopt;
-      auto answer = read_secret(prompt.text);
-      if (!answer) return std::nullopt;
-      answers.push_back(std::move(*answer));
-    }
-    return answers;
-  }
-
-  void banner(std::string_view text) override {
-    if (options_.log_level >= ssh::config::LogLevel::Info) std::cerr << text;
-  }
-
   void on_authenticated() override {
     auto opened =
         session_->connection().open_channel(ssh::connection::SessionOpen{}, shared_from_this());
@@ -283,8 +227,6 @@ class SshRun : public ssh::ClientSessionCallbacks,
   }
 
   asio::io_context& io_;
-  const ssh::config::ClientOptions& options_;
-  ssh::config::HostKeyPolicy host_key_policy_;
   std::string command_;
   bool want_tty_;
   bool forward_agent_;
@@ -312,114 +254,6 @@ std::string join_command(const std::vector<std::string>& words) {
     command += word;
   }
   return command;
-}
-
-ssh::config::ClientOptions resolve_options(const SshCommandOptions& cli_options,
-                                           std::vector<std::string>& command_words) {
-  using namespace ssh::config;
-  if (cli_options.destination_and_command.empty()) {
-    throw std::invalid_argument("no destination given");
-  }
-  ClientOptions options;
-  std::string destination = cli_options.destination_and_command.front();
-  command_words.assign(cli_options.destination_and_command.begin() + 1,
-                       cli_options.destination_and_command.end());
-
-  // Command-line values come first: first obtained value wins.
-  if (cli_options.verbosity > 0 || cli_options.quiet) {
-    apply_option(options, "LogLevel",
-                 cli_options.quiet            ? "QUIET"
-                 : cli_options.verbosity == 1 ? "DEBUG1"
-                 : cli_options.verbosity == 2 ? "DEBUG2"
-                                              : "DEBUG3");
-  }
-  if (const auto at = destination.rfind('@'); at != std::string::npos) {
-    apply_option(options, "User", destination.substr(0, at));
-    destination = destination.substr(at + 1);
-  }
-  if (!cli_options.login_name.empty()) apply_option(options, "User", cli_options.login_name);
-  // -a wins when both are given.
-  if (cli_options.no_forward_agent) {
-    apply_option(options, "ForwardAgent", "no");
-  } else if (cli_options.forward_agent) {
-    apply_option(options, "ForwardAgent", "yes");
-  }
-  if (cli_options.port > 0) apply_option(options, "Port", std::to_string(cli_options.port));
-  // Pushed as is: -i takes a path, not an ssh_config value to split.
-  for (const auto& file : cli_options.identity_files) options.identity_files.push_back(file);
-  for (const auto& argument : cli_options.options) {
-    const auto [keyword, value] = parse_option_argument(argument);
-    if (apply_option(options, keyword, value) == ApplyResult::NotImplemented) {
-      ssh::log::get("config")->debug("option {} is not implemented; ignored", keyword);
-    }
-  }
-  options.host = destination;
-
-  std::vector<ConfigWarning> warnings;
-  if (!cli_options.config_file.empty()) {
-    if (cli_options.config_file != "none") {
-      warnings = apply_config_file(options, cli_options.config_file, destination);
-    }
-  } else {
-    ConfigFileSettings user_settings;
-    user_settings.missing_file_is_error = false;
-    warnings = apply_config_file(options, std::filesystem::path(home_directory()) / ".ssh/config",
-                                 destination, user_settings);
-    ConfigFileSettings system_settings;
-    system_settings.missing_file_is_error = false;
-    const std::filesystem::path system_directory = platform::system_ssh_directory();
-    system_settings.include_directory = system_directory.string();
-    auto more =
-        apply_config_file(options, system_directory / "ssh_config", destination, system_settings);
-    warnings.insert(warnings.end(), more.begin(), more.end());
-  }
-  for (const auto& warning : warnings) ssh::log::get("config")->debug("{}", warning.to_string());
-  finalize_options(options);
-  return options;
-}
-
-// The passphrase of an encrypted identity: $LIMACTL_SSH_PASSPHRASE, else
-// asked on the terminal (as ssh does); none in BatchMode or without one.
-ssh::config::IdentityPassphrasePrompt identity_passphrase_prompt(
-    const ssh::config::ClientOptions& options) {
-  if (!std::getenv(kPassphraseVariable) && options.batch_mode) return {};
-  return [](const std::string& file) -> std::optional<ssh::SecureBytes> {
-    std::optional<std::string> given;
-    if (const char* variable = std::getenv(kPassphraseVariable)) {
-      given = variable;
-    } else {
-      given = read_secret("Enter passphrase for key '" + file + "': ");
-    }
-    if (!given) return std::nullopt;
-    ssh::SecureBytes passphrase(given->begin(), given->end());
-    Botan::secure_scrub_memory(given->data(), given->size());
-    return passphrase;
-  };
-}
-
-// The agent's keys for publickey authentication; none (and a debug line)
-// when there is no agent or it cannot be reached, as with ssh.
-std::vector<ssh::auth::Identity> list_agent_keys(asio::io_context& io,
-                                                 const ssh::config::ClientOptions& options,
-                                                 const std::optional<std::string>& agent_path) {
-  const auto log = ssh::log::get("auth");
-  if (!options.pubkey_authentication) return {};
-  if (!agent_path) {
-    log->debug("no authentication agent to use");
-    return {};
-  }
-  auto client = ssh::net::open_agent_client(io, *agent_path);
-  if (!client) {
-    log->debug("{}", client.error().message);
-    return {};
-  }
-  auto listed = (*client)->list_identities();
-  if (!listed) {
-    log->debug("cannot list the agent's keys: {}", listed.error().message);
-    return {};
-  }
-  log->debug("the agent at {} holds {} key(s)", *agent_path, listed->size());
-  return ssh::auth::agent_identities(*client, *listed);
 }
 
 // The agent to forward with -A, or nullopt when forwarding is off or there
@@ -469,32 +303,33 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
 }
 
 int run_ssh_command(const SshCommandOptions& cli_options) {
-  ssh::config::ClientOptions options;
+  ConnectionRequest request;
+  request.port = cli_options.port;
+  request.login_name = cli_options.login_name;
+  request.identity_files = cli_options.identity_files;
+  request.options = cli_options.options;
+  request.config_file = cli_options.config_file;
+  request.verbosity = cli_options.verbosity;
+  request.quiet = cli_options.quiet;
+  request.forward_agent = cli_options.forward_agent;
+  request.no_forward_agent = cli_options.no_forward_agent;
   std::vector<std::string> command_words;
-  try {
-    options = resolve_options(cli_options, command_words);
-  } catch (const std::exception& error) {
-    std::cerr << "limactl ssh: " << error.what() << "\n";
-    return kExitFailure;
+  if (!cli_options.destination_and_command.empty()) {
+    request.destination = cli_options.destination_and_command.front();
+    command_words.assign(cli_options.destination_and_command.begin() + 1,
+                         cli_options.destination_and_command.end());
   }
-  configure_logging(options.log_level);
-
-  ssh::ClientSessionConfig session_config;
-  ssh::config::LoadedIdentities identities;
-  try {
-    session_config = ssh::config::make_session_config(options);
-    identities = ssh::config::load_identities(options, identity_passphrase_prompt(options));
-  } catch (const std::exception& error) {
-    std::cerr << "limactl ssh: " << error.what() << "\n";
-    return kExitFailure;
-  }
-  for (const auto& warning : identities.warnings) std::cerr << "Warning: " << warning << "\n";
 
   asio::io_context io;
-  const auto agent_path = ssh::net::resolve_agent_path(options.identity_agent);
-  session_config.auth.identities = ssh::auth::order_identities(
-      std::move(identities.identities), ssh::config::load_configured_public_keys(options),
-      list_agent_keys(io, options, agent_path), options.identities_only);
+  PreparedConnection prepared;
+  try {
+    prepared = prepare_connection(io, request);
+  } catch (const std::exception& error) {
+    std::cerr << "limactl ssh: " << error.what() << "\n";
+    return kExitFailure;
+  }
+  const ssh::config::ClientOptions& options = prepared.options;
+  const auto& agent_path = prepared.agent_path;
   const auto forward_agent_path = agent_forwarding_path(io, options, agent_path);
 
   const std::string command = join_command(command_words);
@@ -522,18 +357,10 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
     }
   }
 
-  auto host_key_policy = ssh::config::HostKeyPolicy::from_options(options);
-  if (!options.batch_mode && stdin_is_terminal()) {
-    host_key_policy.confirm = [](const std::string& question) {
-      auto answer = read_secret(question + " (yes/no)? ");
-      return answer && *answer == "yes";
-    };
-  }
-
-  auto run = std::make_shared<SshRun>(io, options, std::move(host_key_policy), command, want_tty,
-                                      forward_agent_path.has_value());
+  auto run = std::make_shared<SshRun>(io, options, std::move(prepared.host_key_policy), command,
+                                      want_tty, forward_agent_path.has_value());
   Botan::AutoSeeded_RNG rng;
-  ssh::ClientSession session(std::move(session_config), *run, rng);
+  ssh::ClientSession session(std::move(prepared.session_config), *run, rng);
   ssh::net::ClientDriver driver(io, session);
   run->attach(session, driver);
   session.connection().set_handler(std::make_shared<ssh::net::AgentForwardingHandler>(
@@ -544,21 +371,12 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
     failure = error;
     io.stop();
   });
-  ssh::net::ConnectOptions connect;
-  connect.host = options.hostname;
-  connect.port = options.port;
-  if (options.connect_timeout) connect.handshake_timeout = *options.connect_timeout;
-  driver.connect(connect);
+  driver.connect(connect_options(options));
   io.run();
   run->finish_output();
 
   if (!run->channel_closed()) {
-    std::string message = failure ? failure->message : "connection closed";
-    if (failure && failure->reason == ssh::DisconnectReason::HostKeyNotVerifiable &&
-        message.find("Host key verification failed") == std::string::npos) {
-      message = "Host key verification failed: " + message;
-    }
-    std::cerr << message << "\n";
+    std::cerr << connection_failure_message(failure) << "\n";
     return kExitFailure;
   }
   return run->exit_code();

@@ -47,6 +47,9 @@ bool stdin_is_terminal() {
 bool stdout_is_terminal() {
   return is_console(STD_OUTPUT_HANDLE);
 }
+bool stderr_is_terminal() {
+  return is_console(STD_ERROR_HANDLE);
+}
 
 std::optional<TerminalSize> terminal_size() {
   for (DWORD which : {STD_OUTPUT_HANDLE, STD_ERROR_HANDLE}) {
@@ -222,6 +225,9 @@ bool stdin_is_terminal() {
 }
 bool stdout_is_terminal() {
   return ::isatty(STDOUT_FILENO) == 1;
+}
+bool stderr_is_terminal() {
+  return ::isatty(STDERR_FILENO) == 1;
 }
 
 std::optional<TerminalSize> terminal_size() {

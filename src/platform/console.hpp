@@ -23,6 +23,8 @@ struct TerminalSize {
 
 bool stdin_is_terminal();
 bool stdout_is_terminal();
+// Where progress meters go (scp draws one only on a terminal).
+bool stderr_is_terminal();
 std::optional<TerminalSize> terminal_size();
 // $TERM, else "dumb" on POSIX and "xterm-256color" on Windows (a console
 // in virtual terminal mode speaks xterm's sequences).

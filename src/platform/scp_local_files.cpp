@@ -266,6 +266,22 @@ class LocalFileSystem final : public ssh::scp::FileSystem {
     return {};
   }
 
+  Status rename(const std::string& from, const std::string& to) override {
+    // std::filesystem::rename replaces an existing target on Windows too
+    // (MoveFileEx with MOVEFILE_REPLACE_EXISTING).
+    std::error_code error;
+    fs::rename(resolve(from), resolve(to), error);
+    if (error) return code_error(error);
+    return {};
+  }
+
+  Status remove_file(const std::string& path) override {
+    std::error_code error;
+    if (!fs::remove(resolve(path), error) && !error) return errno_error(ENOENT);
+    if (error) return code_error(error);
+    return {};
+  }
+
   Result<std::vector<std::string>> list_directory(const std::string& path) override {
     std::error_code error;
     fs::directory_iterator entries(resolve(path), error);

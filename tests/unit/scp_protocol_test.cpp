@@ -165,6 +165,20 @@ class MemoryFileSystem final : public FileSystem {
     return {};
   }
 
+  // The server roles never rename or remove; only the client's download does.
+  Status rename(const std::string& from, const std::string& to) override {
+    const auto found = nodes.find(resolve(from));
+    if (found == nodes.end()) return file_error("No such file or directory");
+    Node node = found->second;
+    nodes.erase(found);
+    nodes[resolve(to)] = std::move(node);
+    return {};
+  }
+  Status remove_file(const std::string& path) override {
+    if (nodes.erase(resolve(path)) == 0) return file_error("No such file or directory");
+    return {};
+  }
+
   Result<std::vector<std::string>> list_directory(const std::string& path) override {
     const std::string full = resolve(path);
     Result<FileInfo> info = stat(full);

@@ -76,6 +76,11 @@ class FileSystem {
   // Sets the permission bits exactly.
   virtual Status set_mode(const std::string& path, std::uint32_t mode) = 0;
   virtual Status set_times(const std::string& path, const FileTimes& times) = 0;
+  // Replaces `to` if it exists (rename(2)): how a client's download lands
+  // under its final name in one step.
+  virtual Status rename(const std::string& from, const std::string& to) = 0;
+  // Removes a file (not a directory).
+  virtual Status remove_file(const std::string& path) = 0;
   // The names in a directory, without "." and "..".
   virtual Result<std::vector<std::string>> list_directory(const std::string& path) = 0;
   // What a shell makes of an unquoted wildcard word: the matching paths,
