@@ -4,17 +4,21 @@
 #include <botan/system_rng.h>
 
 #include <asio.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <deque>
 #include <iostream>
 
 #include "cli/client_connection.hpp"
+#include "cli/ssh_forwarding.hpp"
 #include "cli/stdin_reader.hpp"
+#include "platform/background.hpp"
 #include "platform/console.hpp"
 #include "platform/stdio.hpp"
 #include "ssh/asio/agent_forwarding.hpp"
 #include "ssh/asio/agent_socket.hpp"
 #include "ssh/asio/client_driver.hpp"
+#include "ssh/asio/client_forwarding.hpp"
 #include "ssh/client_session.hpp"
 #include "ssh/config/client_options.hpp"
 #include "ssh/connection/connection.hpp"
@@ -31,24 +35,28 @@ using platform::terminal_size;
 using platform::terminal_type;
 using platform::TerminalSize;
 
-// One interactive or exec session over one connection: the application
-// logic that ssh(1) runs on top of the protocol.
+// One interactive or exec session over one connection, or only forwards
+// (-N), or stdin/stdout relayed to a host:port (-W): the application logic
+// that ssh(1) runs on top of the protocol.
 class SshRun : public ClientConnectionCallbacks,
                public ssh::connection::ChannelHandler,
                public std::enable_shared_from_this<SshRun> {
  public:
   SshRun(asio::io_context& io, const ssh::config::ClientOptions& options,
          ssh::config::HostKeyPolicy host_key_policy, std::string command, bool want_tty,
-         bool forward_agent)
+         bool forward_agent, std::optional<StdioTarget> stdio_target)
       : ClientConnectionCallbacks(options, std::move(host_key_policy)),
         io_(io),
         command_(std::move(command)),
         want_tty_(want_tty),
-        forward_agent_(forward_agent) {}
+        forward_agent_(forward_agent),
+        stdio_target_(std::move(stdio_target)) {}
 
-  void attach(ssh::ClientSession& session, ssh::net::ClientDriver& driver) {
+  void attach(ssh::ClientSession& session, ssh::net::ClientDriver& driver,
+              ssh::net::ClientForwarding& forwarding) {
     session_ = &session;
     driver_ = &driver;
+    forwarding_ = &forwarding;
   }
 
   int exit_code() const { return exit_code_; }
@@ -57,18 +65,53 @@ class SshRun : public ClientConnectionCallbacks,
 
   // --- ClientSessionCallbacks ---
   void on_authenticated() override {
-    auto opened =
-        session_->connection().open_channel(ssh::connection::SessionOpen{}, shared_from_this());
-    if (!opened) {
-      fail_run(opened.error().message);
+    // The session starts once the forwards are set up (the server answered
+    // every -R): with ExitOnForwardFailure a failed forward runs nothing,
+    // and -f goes to the background before any stdin is read, so that
+    // failures still reach the terminal and the exit status.
+    start_forwards(*forwarding_, options_, [self = shared_from_this()](ssh::Status ready) {
+      self->on_forwards_ready(ready);
+    });
+  }
+
+  void on_forwards_ready(const ssh::Status& ready) {
+    if (!ready) {
+      fail_run(ready.error().message);
       return;
     }
-    channel_ = *opened;
+    if (options_.fork_after_authentication) {
+      // Stops Asio's internal threads (the resolver's) so none is lost
+      // holding a lock in the child.
+      io_.notify_fork(asio::execution_context::fork_prepare);
+      if (auto detached = platform::continue_in_background(); !detached) {
+        fail_run(detached.error().message);
+        return;
+      }
+      io_.notify_fork(asio::execution_context::fork_child);
+    }
+    if (stdio_target_) {
+      ssh::log::get("forward")->debug("stdio forwarding to {}:{}", stdio_target_->host,
+                                      stdio_target_->port);
+      open_channel(ssh::connection::DirectTcpipOpen{stdio_target_->host, stdio_target_->port,
+                                                    "127.0.0.1", 0});
+    } else if (options_.no_session) {
+      ssh::log::get("session")->debug("no session (-N): forwarding only");
+    } else {
+      open_channel(ssh::connection::SessionOpen{});
+    }
+    driver_->kick();
   }
 
   // --- ChannelHandler ---
   void on_open_confirmed(std::uint32_t id) override {
     auto& connection = session_->connection();
+    if (stdio_target_) {
+      // A plain byte stream: no requests, exit status 0 when it ends.
+      exit_code_ = 0;
+      start_stdin();
+      driver_->kick();
+      return;
+    }
     if (forward_agent_) {
       // Like ssh: no reply wanted; a server that refuses just never opens
       // agent channels.
@@ -174,6 +217,16 @@ class SshRun : public ClientConnectionCallbacks,
     stdout_buffer_.clear();
   }
 
+  template <class TypedOpen>
+  void open_channel(const TypedOpen& open) {
+    auto opened = session_->connection().open_channel(open, shared_from_this());
+    if (!opened) {
+      fail_run(opened.error().message);
+      return;
+    }
+    channel_ = *opened;
+  }
+
   void fail_run(const std::string& message) {
     std::cerr << message << "\n";
     exit_code_ = kExitFailure;
@@ -230,8 +283,10 @@ class SshRun : public ClientConnectionCallbacks,
   std::string command_;
   bool want_tty_;
   bool forward_agent_;
+  std::optional<StdioTarget> stdio_target_;
   ssh::ClientSession* session_ = nullptr;
   ssh::net::ClientDriver* driver_ = nullptr;
+  ssh::net::ClientForwarding* forwarding_ = nullptr;
   std::uint32_t channel_ = 0;
   bool channel_closed_ = false;
   int exit_code_ = kExitFailure;
@@ -293,6 +348,7 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
   command->add_flag("-T", options.disable_tty, "Disable pseudo-terminal allocation");
   command->add_flag("-A", options.forward_agent, "Forward the authentication agent connection");
   command->add_flag("-a", options.no_forward_agent, "Do not forward the authentication agent");
+  add_forwarding_flags(*command, options.forwarding);
   command->add_flag("-q", options.quiet, "Quiet mode");
   command->add_flag("-v", options.verbosity, "Verbose mode (repeat for more)");
   // Everything from the destination on belongs to the remote command, even
@@ -328,6 +384,22 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
     std::cerr << "limactl ssh: " << error.what() << "\n";
     return kExitFailure;
   }
+  std::optional<StdioTarget> stdio_target;
+  try {
+    apply_forwarding_flags(cli_options.forwarding, prepared.options);
+    if (!cli_options.forwarding.stdio_target.empty()) {
+      stdio_target = parse_stdio_target(cli_options.forwarding.stdio_target);
+    }
+  } catch (const std::exception& error) {
+    std::cerr << "limactl ssh: " << error.what() << "\n";
+    return kExitFailure;
+  }
+#ifdef _WIN32
+  if (prepared.options.fork_after_authentication) {
+    std::cerr << "limactl ssh: -f (ForkAfterAuthentication) is not supported on Windows\n";
+    return kExitFailure;
+  }
+#endif
   const ssh::config::ClientOptions& options = prepared.options;
   const auto& agent_path = prepared.agent_path;
   const auto forward_agent_path = agent_forwarding_path(io, options, agent_path);
@@ -357,23 +429,45 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
     }
   }
 
+  if (stdio_target || options.no_session) want_tty = false;
   auto run = std::make_shared<SshRun>(io, options, std::move(prepared.host_key_policy), command,
-                                      want_tty, forward_agent_path.has_value());
+                                      want_tty, forward_agent_path.has_value(), stdio_target);
   Botan::AutoSeeded_RNG rng;
   ssh::ClientSession session(std::move(prepared.session_config), *run, rng);
   ssh::net::ClientDriver driver(io, session);
-  run->attach(session, driver);
-  session.connection().set_handler(std::make_shared<ssh::net::AgentForwardingHandler>(
-      io, session.connection(), [&driver] { driver.kick(); }, forward_agent_path));
+  ssh::net::ClientForwarding forwarding(io, session.connection(), [&driver] { driver.kick(); });
+  run->attach(session, driver, forwarding);
+  session.connection().set_handler(std::make_shared<ssh::net::ClientChannelOpens>(
+      std::make_shared<ssh::net::AgentForwardingHandler>(
+          io, session.connection(), [&driver] { driver.kick(); }, forward_agent_path),
+      forwarding));
 
   std::optional<ssh::Error> failure;
   driver.set_closed_handler([&](const std::optional<ssh::Error>& error) {
     failure = error;
     io.stop();
   });
+  // As ssh: a signal ends the run with status 255, after the cleanup a
+  // normal end gets (listeners closed, their socket files removed).
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+#ifdef SIGHUP
+  signals.add(SIGHUP);
+#endif
+  std::optional<int> killed_by;
+  signals.async_wait([&](std::error_code error, int signal) {
+    if (error) return;
+    killed_by = signal;
+    io.stop();
+  });
   driver.connect(connect_options(options));
   io.run();
   run->finish_output();
+  forwarding.shutdown();
+
+  if (killed_by) {
+    ssh::log::get("session")->info("Killed by signal {}.", *killed_by);
+    return kExitFailure;
+  }
 
   if (!run->channel_closed()) {
     std::cerr << connection_failure_message(failure) << "\n";

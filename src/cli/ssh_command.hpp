@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/ssh_forwarding.hpp"
+
 namespace cli {
 
 struct SshCommandOptions {
@@ -19,6 +21,7 @@ struct SshCommandOptions {
   int verbosity = 0;
   bool forward_agent = false;     // -A
   bool no_forward_agent = false;  // -a
+  ForwardingFlags forwarding;     // -L -R -D -W -N -f
   // Destination followed by the remote command words.
   std::vector<std::string> destination_and_command;
 };
