@@ -258,8 +258,12 @@ void Client::handle_packet(ByteView packet) {
   Pending pending = std::move(it->second);
   pending_.erase(it);
   if (!pending.on_reply(reply)) {
-    fail(std::string("the SFTP server sent an unexpected ") + packet_type_name(packet_type(reply)) +
-         " reply to request " + std::to_string(*id));
+    // This request's callback did not run; it learns why the session ended.
+    const std::string reason = std::string("the SFTP server sent an unexpected ") +
+                               packet_type_name(packet_type(reply)) + " reply to request " +
+                               std::to_string(*id);
+    fail(reason);
+    pending.on_lost(connection_lost(reason));
   }
 }
 
