@@ -6,6 +6,7 @@
 // the disk, not only through the client.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -54,16 +55,24 @@ class SftpClientOpenSshTest : public ::testing::Test {
         << kSftpServer << " is missing (install openssh-sftp-server)";
     fs::create_directories(remote());
     fs::create_directories(local());
+    connect();
+  }
+
+  // A fresh sftp-server and client (the old ones, if any, are gone first).
+  void connect() {
+    client_.reset();
+    peer_.reset();
+    client_ = std::make_unique<sftp::Client>();
     peer_ = std::make_unique<PipePeer>(Argv{kSftpServer, "-e", "-l", "ERROR"});
-    ASSERT_TRUE(run_until([&] { return client_.ready(); })) << peer_->last_error();
-    ASSERT_TRUE(client_.ready()) << "no VERSION: " << peer_->error_output();
+    ASSERT_TRUE(run_until([&] { return client_->ready(); })) << peer_->last_error();
+    ASSERT_TRUE(client_->ready()) << "no VERSION: " << peer_->error_output();
   }
 
   fs::path remote() const { return temp_.path() / "remote"; }
   fs::path local() const { return temp_.path() / "local"; }
 
   bool run_until(const std::function<bool()>& done) {
-    return peer_->run(client_, done) && !client_.outcome();
+    return peer_->run(*client_, done) && !client_->outcome();
   }
   template <class T>
   T await(Slot<T>& slot) {
@@ -83,30 +92,30 @@ class SftpClientOpenSshTest : public ::testing::Test {
   }
 
   TempDir temp_{"sftp-client-openssh"};
-  sftp::Client client_;
+  std::unique_ptr<sftp::Client> client_;
   sftp::LocalFileSystem disk_;
   std::unique_ptr<PipePeer> peer_;
 };
 
 TEST_F(SftpClientOpenSshTest, PutAndGetTwentyMebibytesKeepTheirHash) {
   // OpenSSH's sftp-server offers limits@openssh.com: 255 KiB chunks.
-  EXPECT_TRUE(client_.has_extension(sftp::ext::kLimits));
-  EXPECT_EQ(client_.read_chunk_size(), sftp::kMaxChunkSize);
-  EXPECT_EQ(client_.write_chunk_size(), sftp::kMaxChunkSize);
+  EXPECT_TRUE(client_->has_extension(sftp::ext::kLimits));
+  EXPECT_EQ(client_->read_chunk_size(), sftp::kMaxChunkSize);
+  EXPECT_EQ(client_->write_chunk_size(), sftp::kMaxChunkSize);
 
   const fs::path source = local() / "big.bin";
   const std::string hash = random_at(source, 20 * 1024 * 1024 + 4321, 7);
   {
-    sftp::TransferJob put(client_, disk_);
+    sftp::TransferJob put(*client_, disk_);
     put.add_put(source.string(), (remote() / "big.bin").string());
     run_job(put);
   }
-  EXPECT_GE(client_.peak_requests_outstanding(), 64u);
+  EXPECT_GE(client_->peak_requests_outstanding(), 64u);
   EXPECT_EQ(sha256_file(remote() / "big.bin"), hash);
   EXPECT_FALSE(fs::exists(remote() / ".big.bin.limactl-partial"));
 
   {
-    sftp::TransferJob get(client_, disk_);
+    sftp::TransferJob get(*client_, disk_);
     get.add_get((remote() / "big.bin").string(), (local() / "back.bin").string());
     run_job(get);
   }
@@ -124,7 +133,7 @@ TEST_F(SftpClientOpenSshTest, ListingMatchesTheDisk) {
   fs::create_directories(remote() / "dir" / "subdir");
   expected.insert("subdir");
   Slot<std::vector<sftp::NameEntry>> listing;
-  client_.list_directory((remote() / "dir").string(), listing.callback());
+  client_->list_directory((remote() / "dir").string(), listing.callback());
   auto entries = await(listing);
   std::set<std::string> names;
   for (const auto& entry : entries) {
@@ -139,18 +148,18 @@ TEST_F(SftpClientOpenSshTest, ListingMatchesTheDisk) {
   EXPECT_EQ(names, expected);
 
   Slot<std::vector<sftp::NameEntry>> missing;
-  client_.list_directory((remote() / "nope").string(), missing.callback());
+  client_->list_directory((remote() / "nope").string(), missing.callback());
   ASSERT_TRUE(run_until([&] { return missing.arrived(); }));
   ASSERT_FALSE(missing.result->ok());
   EXPECT_EQ(missing.result->error().code, sftp::StatusCode::NoSuchFile);
 }
 
 TEST_F(SftpClientOpenSshTest, RenameReplacesAnExistingFile) {
-  EXPECT_TRUE(client_.has_extension(sftp::ext::kPosixRename));
+  EXPECT_TRUE(client_->has_extension(sftp::ext::kPosixRename));
   write_at(remote() / "from", "new contents");
   write_at(remote() / "to", "old contents");
   Slot<sftp::FsOk> renamed;
-  client_.rename((remote() / "from").string(), (remote() / "to").string(), renamed.callback());
+  client_->rename((remote() / "from").string(), (remote() / "to").string(), renamed.callback());
   await(renamed);
   EXPECT_FALSE(fs::exists(remote() / "from"));
   EXPECT_EQ(read_file(remote() / "to"), "new contents");
@@ -160,18 +169,18 @@ TEST_F(SftpClientOpenSshTest, SymlinkAndReadlink) {
   write_at(remote() / "target.txt", "pointed at");
   const fs::path link = remote() / "link";
   Slot<sftp::FsOk> made;
-  client_.symlink("target.txt", link.string(), made.callback());
+  client_->symlink("target.txt", link.string(), made.callback());
   await(made);
   ASSERT_TRUE(fs::is_symlink(link));
   EXPECT_EQ(fs::read_symlink(link), fs::path("target.txt"));
   EXPECT_EQ(read_file(link), "pointed at");
 
   Slot<std::string> target;
-  client_.readlink(link.string(), target.callback());
+  client_->readlink(link.string(), target.callback());
   EXPECT_EQ(await(target), "target.txt");
   Slot<sftp::Attrs> lstat, stat;
-  client_.lstat(link.string(), lstat.callback());
-  client_.stat(link.string(), stat.callback());
+  client_->lstat(link.string(), lstat.callback());
+  client_->stat(link.string(), stat.callback());
   EXPECT_TRUE(await(lstat).is_symlink());
   EXPECT_TRUE(await(stat).is_regular());
 }
@@ -181,7 +190,7 @@ TEST_F(SftpClientOpenSshTest, MkdirAndRmdir) {
   sftp::Attrs attrs;
   attrs.permissions = 0750;
   Slot<sftp::FsOk> made;
-  client_.mkdir(dir.string(), attrs, made.callback());
+  client_->mkdir(dir.string(), attrs, made.callback());
   await(made);
   ASSERT_TRUE(fs::is_directory(dir));
   struct stat info {};
@@ -194,20 +203,20 @@ TEST_F(SftpClientOpenSshTest, MkdirAndRmdir) {
       }());
 
   Slot<sftp::FsOk> again;
-  client_.mkdir(dir.string(), {}, again.callback());
+  client_->mkdir(dir.string(), {}, again.callback());
   ASSERT_TRUE(run_until([&] { return again.arrived(); }));
   EXPECT_FALSE(again.result->ok());
 
   Slot<sftp::FsOk> removed;
-  client_.rmdir(dir.string(), removed.callback());
+  client_->rmdir(dir.string(), removed.callback());
   await(removed);
   EXPECT_FALSE(fs::exists(dir));
 }
 
 TEST_F(SftpClientOpenSshTest, StatvfsMatchesTheKernel) {
-  ASSERT_TRUE(client_.has_extension(sftp::ext::kStatvfs));
+  ASSERT_TRUE(client_->has_extension(sftp::ext::kStatvfs));
   Slot<sftp::ext::StatvfsReply> reply;
-  client_.statvfs(remote().string(), reply.callback());
+  client_->statvfs(remote().string(), reply.callback());
   const auto stats = await(reply);
   struct statvfs kernel {};
   ASSERT_EQ(::statvfs(remote().c_str(), &kernel), 0);
@@ -236,7 +245,7 @@ TEST_F(SftpClientOpenSshTest, RecursivePutAndGetWithPreserve) {
   options.recursive = true;
   options.preserve = true;
   {
-    sftp::TransferJob put(client_, disk_, options);
+    sftp::TransferJob put(*client_, disk_, options);
     put.add_put((local() / "tree").string(), (remote() / "tree").string());
     run_job(put);
   }
@@ -255,7 +264,7 @@ TEST_F(SftpClientOpenSshTest, RecursivePutAndGetWithPreserve) {
   EXPECT_EQ(mtime(remote() / "tree" / "sub"), old_time);
 
   {
-    sftp::TransferJob get(client_, disk_, options);
+    sftp::TransferJob get(*client_, disk_, options);
     get.add_get((remote() / "tree").string(), (local() / "back").string());
     run_job(get);
   }
@@ -267,6 +276,46 @@ TEST_F(SftpClientOpenSshTest, RecursivePutAndGetWithPreserve) {
   EXPECT_EQ(mtime(local() / "back" / "sub"), old_time);
 }
 
+TEST_F(SftpClientOpenSshTest, KilledServerMidPutLeavesNoFinalFileAndResumeCompletes) {
+  const fs::path source = local() / "data.bin";
+  const std::string hash = random_at(source, 20 * 1024 * 1024 + 11, 11);
+  const fs::path target = remote() / "data.bin";
+  const fs::path partial = remote() / ".data.bin.limactl-partial";
+  {
+    sftp::TransferJob put(*client_, disk_);
+    put.add_put(source.string(), target.string());
+    put.start();
+    ASSERT_TRUE(run_until([&] { return put.progress().bytes_done > 4 * 1024 * 1024; }))
+        << peer_->last_error();
+    ASSERT_FALSE(put.finished());
+    // The server dies mid-transfer.
+    ASSERT_EQ(::kill(peer_->pid(), SIGKILL), 0);
+    peer_->run(*client_, [&] { return put.finished(); });
+    ASSERT_TRUE(put.finished());
+    EXPECT_FALSE(put.succeeded());
+    ASSERT_FALSE(put.errors().empty());
+    EXPECT_EQ(put.errors()[0].path, source.string());
+  }
+  ASSERT_TRUE(client_->outcome().has_value());
+  EXPECT_FALSE(client_->outcome()->ok());
+  EXPECT_FALSE(fs::exists(target));
+  ASSERT_TRUE(fs::exists(partial));
+  const auto kept = fs::file_size(partial);
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, fs::file_size(source));
+
+  connect();
+  sftp::TransferOptions options;
+  options.resume = true;
+  sftp::TransferJob put(*client_, disk_, options);
+  put.add_put(source.string(), target.string());
+  run_job(put);
+  EXPECT_EQ(sha256_file(target), hash);
+  // Only what was missing crossed the pipe again.
+  EXPECT_LT(peer_->bytes_sent(), fs::file_size(source) - kept + 1024 * 1024);
+  EXPECT_FALSE(fs::exists(partial));
+}
+
 TEST_F(SftpClientOpenSshTest, ResumedPutCompletesWithTheRightHash) {
   const fs::path source = local() / "data.bin";
   const std::string hash = random_at(source, 3 * 1024 * 1024 + 99, 7);
@@ -275,7 +324,7 @@ TEST_F(SftpClientOpenSshTest, ResumedPutCompletesWithTheRightHash) {
   write_at(remote() / ".data.bin.limactl-partial", content.substr(0, 1024 * 1024 + 5));
   sftp::TransferOptions options;
   options.resume = true;
-  sftp::TransferJob put(client_, disk_, options);
+  sftp::TransferJob put(*client_, disk_, options);
   put.add_put(source.string(), (remote() / "data.bin").string());
   run_job(put);
   EXPECT_EQ(sha256_file(remote() / "data.bin"), hash);

@@ -118,6 +118,7 @@ bool PipePeer::run(ssh::ChannelProtocol& protocol, const std::function<bool()>& 
         const ssize_t n = ::write(stdin_fd_, pending_write_.data(), pending_write_.size());
         if (n > 0) {
           pending_write_.erase(0, static_cast<std::size_t>(n));
+          bytes_sent_ += static_cast<std::uint64_t>(n);
         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
           close_stdin();
           pending_write_.clear();

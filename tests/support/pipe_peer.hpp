@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -35,6 +36,8 @@ class PipePeer {
   // Everything the child wrote to stderr so far.
   const std::string& error_output() const { return error_output_; }
   pid_t pid() const { return pid_; }
+  // Bytes written to the child's stdin so far.
+  std::uint64_t bytes_sent() const { return bytes_sent_; }
 
  private:
   void close_stdin();
@@ -44,6 +47,7 @@ class PipePeer {
   int stdout_fd_ = -1;
   int stderr_fd_ = -1;
   std::string pending_write_;
+  std::uint64_t bytes_sent_ = 0;
   std::string error_output_;
   std::string last_error_;
 };
