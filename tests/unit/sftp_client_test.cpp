@@ -370,10 +370,17 @@ TEST(SftpTransfer, PutAndGetOfMultiMebibyteFilesKeepTheirHash) {
   const std::string data = pattern(20 * 1024 * 1024 + 12345, 1);
   h.local.add_file("/home/big.bin", data);
   std::size_t progress_calls = 0;
+  std::size_t finished_reports = 0;
   TransferOptions options;
   options.on_progress = [&](const TransferProgress& progress) {
     ++progress_calls;
     EXPECT_LE(progress.bytes_done, progress.bytes_total);
+    EXPECT_LE(progress.file_bytes_done, progress.file_bytes_total);
+    EXPECT_EQ(progress.current_file, "/home/big.bin");
+    if (progress.file_finished) {
+      ++finished_reports;
+      EXPECT_EQ(progress.file_bytes_done, data.size());
+    }
   };
   {
     TransferJob put(h.client, h.local, options);
@@ -386,6 +393,7 @@ TEST(SftpTransfer, PutAndGetOfMultiMebibyteFilesKeepTheirHash) {
   }
   EXPECT_GE(h.peak_on_wire, 64u);
   EXPECT_GT(progress_calls, 20u);
+  EXPECT_EQ(finished_reports, 1u);
   ASSERT_TRUE(h.remote.content("/srv/big.bin").has_value());
   EXPECT_EQ(sha256(*h.remote.content("/srv/big.bin")), sha256(data));
   EXPECT_EQ(h.remote.find("/srv/.big.bin.limactl-partial"), nullptr);
