@@ -117,6 +117,9 @@ class Harness {
         server->feed(to_server);
       }
       Bytes to_client = server->take_output(max);
+      if (!hidden_extension.empty() && !version_rewritten && !to_client.empty()) {
+        to_client = without_extension(std::move(to_client));
+      }
       if (!to_client.empty()) {
         moved = true;
         bytes_to_client += to_client.size();
@@ -130,6 +133,24 @@ class Harness {
     }
   }
 
+  // Rewrites the server's VERSION (whole in the first bytes when the loop
+  // runs unbounded) without hidden_extension: a server that lacks it.
+  Bytes without_extension(Bytes bytes) {
+    version_rewritten = true;
+    const std::size_t length = (std::size_t{bytes[0]} << 24) | (std::size_t{bytes[1]} << 16) |
+                               (std::size_t{bytes[2]} << 8) | std::size_t{bytes[3]};
+    auto version = decode(ByteView(bytes).subspan(4, length));
+    EXPECT_TRUE(version.ok() && std::holds_alternative<Version>(*version));
+    auto& extensions = std::get<Version>(*version).extensions;
+    std::erase_if(extensions, [&](const auto& pair) { return pair.name == hidden_extension; });
+    Bytes rewritten = encode(*version);
+    rewritten.insert(rewritten.end(), bytes.begin() + 4 + static_cast<std::ptrdiff_t>(length),
+                     bytes.end());
+    return rewritten;
+  }
+
+  std::string hidden_extension;
+  bool version_rewritten = false;
   MemoryFileSystem remote;
   MemoryFileSystem local;
   std::unique_ptr<Server> server;
@@ -802,6 +823,31 @@ TEST(SftpClientHostile, ATransferEndsWithErrorsWhenTheSessionDies) {
   EXPECT_EQ(put.errors()[0].path, "/home/f");
   EXPECT_NE(put.errors()[0].message.find("closed the stream"), std::string::npos)
       << put.errors()[0].message;
+}
+
+TEST(SftpTransfer, WithoutPosixRenameAPutStillReplacesTheFile) {
+  Harness h;
+  h.hidden_extension = ext::kPosixRename;
+  h.run();
+  ASSERT_TRUE(h.client.ready());
+  EXPECT_FALSE(h.client.has_extension(ext::kPosixRename));
+  // The client's own rename is v3 RENAME then, which refuses to replace.
+  h.remote.add_file("/srv/a", "a");
+  h.remote.add_file("/srv/b", "b");
+  Slot<FsOk> renamed;
+  h.client.rename("/a", "/b", renamed.callback());
+  h.run();
+  EXPECT_NE(renamed.error().code, StatusCode::Ok);
+  EXPECT_EQ(h.remote.content("/srv/b"), "b");
+
+  h.local.add_file("/home/new", "new contents");
+  TransferJob put(h.client, h.local);
+  put.add_put("/home/new", "/b");
+  auto run = run_job(h, put);
+  ASSERT_TRUE(run.finished);
+  EXPECT_TRUE(run.succeeded) << describe(run.errors);
+  EXPECT_EQ(h.remote.content("/srv/b"), "new contents");
+  EXPECT_EQ(h.remote.find("/srv/.b.limactl-partial"), nullptr);
 }
 
 TEST(SftpTransfer, PartialPathIsHiddenNextToTheFile) {
