@@ -101,6 +101,10 @@ Client::~Client() = default;
 void Client::on_input(ByteView data) {
   if (outcome_) return;
   input_.insert(input_.end(), data.begin(), data.end());
+  // A callback that feeds more input (a synchronous carrier) only appends
+  // here; the loop below, already running, takes it in turn.
+  if (dispatching_) return;
+  dispatching_ = true;
   while (!outcome_ && input_.size() - input_start_ >= 4) {
     const std::size_t length = read_u32(input_, input_start_);
     if (length == 0 || length > options_.max_packet_length) {
@@ -109,13 +113,13 @@ void Client::on_input(ByteView data) {
       break;
     }
     if (input_.size() - input_start_ - 4 < length) break;
-    // The packet is copied out: callbacks may feed more input or end the
-    // session while it is handled.
-    const Bytes packet(input_.begin() + static_cast<std::ptrdiff_t>(input_start_ + 4),
-                       input_.begin() + static_cast<std::ptrdiff_t>(input_start_ + 4 + length));
+    const std::size_t start = input_start_ + 4;
     input_start_ += 4 + length;
-    handle_packet(packet);
+    // Decoded in place (no copy of a 255 KiB DATA); the view is not used
+    // once the callbacks run, which may append to input_.
+    handle_packet(ByteView(input_).subspan(start, length));
   }
+  dispatching_ = false;
   if (outcome_) {
     input_.clear();
     input_start_ = 0;
@@ -258,8 +262,12 @@ void Client::handle_packet(ByteView packet) {
   Pending pending = std::move(it->second);
   pending_.erase(it);
   if (!pending.on_reply(reply)) {
-    fail(std::string("the SFTP server sent an unexpected ") + packet_type_name(packet_type(reply)) +
-         " reply to request " + std::to_string(*id));
+    // This request's callback did not run; it learns why the session ended.
+    const std::string reason = std::string("the SFTP server sent an unexpected ") +
+                               packet_type_name(packet_type(reply)) + " reply to request " +
+                               std::to_string(*id);
+    fail(reason);
+    pending.on_lost(connection_lost(reason));
   }
 }
 
@@ -362,17 +370,18 @@ void Client::fail_pending(const std::string& reason) {
 
 // Before VERSION nothing is known about extensions and chunk sizes: an
 // operation made then runs again once the session is ready.
-#define SFTP_WAIT_UNTIL_READY(...)                                      \
-  do {                                                                  \
-    if (!ready_ && !outcome_) {                                         \
-      ready_callbacks_.push_back([=, this]() mutable { __VA_ARGS__; }); \
-      return;                                                           \
-    }                                                                   \
-  } while (false)
+bool Client::deferred_until_ready(std::function<void()> retry) {
+  if (ready_ || outcome_) return false;
+  ready_callbacks_.push_back(std::move(retry));
+  return true;
+}
 
 void Client::open(const std::string& path, std::uint32_t pflags, const Attrs& attrs,
                   HandleCallback callback) {
-  SFTP_WAIT_UNTIL_READY(open(path, pflags, attrs, std::move(callback)));
+  if (deferred_until_ready(
+          [=, this]() mutable { open(path, pflags, attrs, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   Pending pending{expect_reply<Handle, std::string>(
                       callback, [](Handle& h) { return std::optional(std::move(h.handle)); }),
@@ -381,14 +390,18 @@ void Client::open(const std::string& path, std::uint32_t pflags, const Attrs& at
 }
 
 void Client::close(const std::string& handle, StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(close(handle, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { close(handle, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Close{id, handle}, Pending{expect_status(callback), lost_to(callback)});
 }
 
 void Client::read(const std::string& handle, std::uint64_t offset, std::uint32_t length,
                   DataCallback callback) {
-  SFTP_WAIT_UNTIL_READY(read(handle, offset, length, std::move(callback)));
+  if (deferred_until_ready(
+          [=, this]() mutable { read(handle, offset, length, std::move(callback)); }))
+    return;
   const std::uint32_t id = next_id();
   Pending pending;
   pending.on_reply = [callback, length](Packet& reply) {
@@ -413,7 +426,9 @@ void Client::read(const std::string& handle, std::uint64_t offset, std::uint32_t
 
 void Client::write(const std::string& handle, std::uint64_t offset, Bytes data,
                    StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(write(handle, offset, std::move(data), std::move(callback)));
+  if (deferred_until_ready(
+          [=, this]() mutable { write(handle, offset, std::move(data), std::move(callback)); }))
+    return;
   const std::uint32_t id = next_id();
   send_request(id, Write{id, handle, offset, std::move(data)},
                Pending{expect_status(callback), lost_to(callback)});
@@ -426,41 +441,53 @@ auto take_attrs(AttrsReply& reply) {
 }  // namespace
 
 void Client::fstat(const std::string& handle, AttrsCallback callback) {
-  SFTP_WAIT_UNTIL_READY(fstat(handle, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { fstat(handle, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Fstat{id, handle},
                Pending{expect_reply<AttrsReply, Attrs>(callback, take_attrs), lost_to(callback)});
 }
 
 void Client::stat(const std::string& path, AttrsCallback callback) {
-  SFTP_WAIT_UNTIL_READY(stat(path, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { stat(path, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Stat{id, path},
                Pending{expect_reply<AttrsReply, Attrs>(callback, take_attrs), lost_to(callback)});
 }
 
 void Client::lstat(const std::string& path, AttrsCallback callback) {
-  SFTP_WAIT_UNTIL_READY(lstat(path, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { lstat(path, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Lstat{id, path},
                Pending{expect_reply<AttrsReply, Attrs>(callback, take_attrs), lost_to(callback)});
 }
 
 void Client::setstat(const std::string& path, const Attrs& attrs, StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(setstat(path, attrs, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { setstat(path, attrs, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Setstat{id, path, attrs}, Pending{expect_status(callback), lost_to(callback)});
 }
 
 void Client::fsetstat(const std::string& handle, const Attrs& attrs, StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(fsetstat(handle, attrs, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { fsetstat(handle, attrs, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Fsetstat{id, handle, attrs},
                Pending{expect_status(callback), lost_to(callback)});
 }
 
 void Client::opendir(const std::string& path, HandleCallback callback) {
-  SFTP_WAIT_UNTIL_READY(opendir(path, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { opendir(path, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   Pending pending{expect_reply<Handle, std::string>(
                       callback, [](Handle& h) { return std::optional(std::move(h.handle)); }),
@@ -469,7 +496,9 @@ void Client::opendir(const std::string& path, HandleCallback callback) {
 }
 
 void Client::readdir(const std::string& handle, NamesCallback callback) {
-  SFTP_WAIT_UNTIL_READY(readdir(handle, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { readdir(handle, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   Pending pending;
   pending.on_reply = [callback](Packet& reply) {
@@ -537,26 +566,34 @@ void Client::list_directory(const std::string& path, NamesCallback callback) {
 }
 
 void Client::mkdir(const std::string& path, const Attrs& attrs, StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(mkdir(path, attrs, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { mkdir(path, attrs, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Mkdir{id, path, attrs}, Pending{expect_status(callback), lost_to(callback)});
 }
 
 void Client::rmdir(const std::string& path, StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(rmdir(path, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { rmdir(path, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Rmdir{id, path}, Pending{expect_status(callback), lost_to(callback)});
 }
 
 void Client::remove(const std::string& path, StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(remove(path, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { remove(path, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(id, Remove{id, path}, Pending{expect_status(callback), lost_to(callback)});
 }
 
 void Client::rename(const std::string& old_path, const std::string& new_path,
                     StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(rename(old_path, new_path, std::move(callback)));
+  if (deferred_until_ready(
+          [=, this]() mutable { rename(old_path, new_path, std::move(callback)); }))
+    return;
   if (has_extension(ext::kPosixRename)) {
     send_extended(ext::kPosixRename, ext::encode(ext::TwoPaths{old_path, new_path}),
                   Pending{expect_status(callback), lost_to(callback)});
@@ -569,7 +606,9 @@ void Client::rename(const std::string& old_path, const std::string& new_path,
 
 void Client::symlink(const std::string& target, const std::string& link_path,
                      StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(symlink(target, link_path, std::move(callback)));
+  if (deferred_until_ready(
+          [=, this]() mutable { symlink(target, link_path, std::move(callback)); }))
+    return;
   const std::uint32_t id = next_id();
   send_request(id, Symlink{id, target, link_path},
                Pending{expect_status(callback), lost_to(callback)});
@@ -577,7 +616,9 @@ void Client::symlink(const std::string& target, const std::string& link_path,
 
 void Client::hardlink(const std::string& existing_path, const std::string& new_path,
                       StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(hardlink(existing_path, new_path, std::move(callback)));
+  if (deferred_until_ready(
+          [=, this]() mutable { hardlink(existing_path, new_path, std::move(callback)); }))
+    return;
   if (!has_extension(ext::kHardlink)) {
     callback(ClientError{StatusCode::OpUnsupported,
                          std::string("the SFTP server does not offer ") + ext::kHardlink});
@@ -595,7 +636,9 @@ std::optional<std::string> take_single_name(Name& reply) {
 }  // namespace
 
 void Client::readlink(const std::string& path, PathCallback callback) {
-  SFTP_WAIT_UNTIL_READY(readlink(path, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { readlink(path, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(
       id, Readlink{id, path},
@@ -603,7 +646,9 @@ void Client::readlink(const std::string& path, PathCallback callback) {
 }
 
 void Client::realpath(const std::string& path, PathCallback callback) {
-  SFTP_WAIT_UNTIL_READY(realpath(path, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { realpath(path, std::move(callback)); })) {
+    return;
+  }
   const std::uint32_t id = next_id();
   send_request(
       id, Realpath{id, path},
@@ -611,7 +656,9 @@ void Client::realpath(const std::string& path, PathCallback callback) {
 }
 
 void Client::statvfs(const std::string& path, StatvfsCallback callback) {
-  SFTP_WAIT_UNTIL_READY(statvfs(path, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { statvfs(path, std::move(callback)); })) {
+    return;
+  }
   if (!has_extension(ext::kStatvfs)) {
     callback(ClientError{StatusCode::OpUnsupported,
                          std::string("the SFTP server does not offer ") + ext::kStatvfs});
@@ -626,7 +673,9 @@ void Client::statvfs(const std::string& path, StatvfsCallback callback) {
 }
 
 void Client::fsync(const std::string& handle, StatusCallback callback) {
-  SFTP_WAIT_UNTIL_READY(fsync(handle, std::move(callback)));
+  if (deferred_until_ready([=, this]() mutable { fsync(handle, std::move(callback)); })) {
+    return;
+  }
   if (!has_extension(ext::kFsync)) {
     callback(ClientError{StatusCode::OpUnsupported,
                          std::string("the SFTP server does not offer ") + ext::kFsync});
@@ -635,7 +684,5 @@ void Client::fsync(const std::string& handle, StatusCallback callback) {
   send_extended(ext::kFsync, ext::encode(ext::OneHandle{handle}),
                 Pending{expect_status(callback), lost_to(callback)});
 }
-
-#undef SFTP_WAIT_UNTIL_READY
 
 }  // namespace sftp

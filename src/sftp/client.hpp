@@ -171,6 +171,8 @@ class Client : public ssh::ChannelProtocol {
   // A request the session cannot carry any more: its callback gets the error.
   bool refuse_if_closed(Pending& pending);
   void check_finished();
+  // True (and `retry` kept for later) while the session is not ready yet.
+  bool deferred_until_ready(std::function<void()> retry);
 
   ClientOptions options_;
   Bytes input_;
@@ -181,6 +183,7 @@ class Client : public ssh::ChannelProtocol {
   bool ready_ = false;
   bool finishing_ = false;
   bool input_ended_ = false;
+  bool dispatching_ = false;
   std::vector<std::function<void()>> ready_callbacks_;
   std::uint32_t server_version_ = 0;
   std::vector<ExtensionPair> server_extensions_;

@@ -368,9 +368,11 @@ void TransferJob::State::file_done(Task& task) {
   progress.current_file = task.work.source;
   progress.file_bytes_done = task.bytes_done;
   progress.file_bytes_total = task.bytes_done;
+  progress.file_finished = true;
   logger()->debug("sftp: {} {} -> {} ({} bytes)", task.work.get ? "got" : "put", task.work.source,
                   task.work.destination, task.bytes_done);
   report_progress();
+  progress.file_finished = false;
 }
 
 void TransferJob::State::finish_get(const TaskPtr& task) {

@@ -44,6 +44,9 @@ struct TransferProgress {
   std::string current_file;
   std::uint64_t file_bytes_done = 0;
   std::uint64_t file_bytes_total = 0;
+  // Set in the one report made when current_file is complete (renamed into
+  // place); the chunk reports before it may already show every byte.
+  bool file_finished = false;
   // Over the whole job; the total grows as directories are listed.
   std::uint64_t bytes_done = 0;
   std::uint64_t bytes_total = 0;
