@@ -12,6 +12,7 @@
 #include "cli/logging.hpp"
 #include "platform/files.hpp"
 #include "platform/user.hpp"
+#include "sftp/sftp_subsystem.hpp"
 #include "ssh/asio/authorized_keys_files.hpp"
 #include "ssh/asio/scp_command.hpp"
 #include "ssh/asio/server.hpp"
@@ -281,6 +282,14 @@ int run_sshd_command(const SshdCommandOptions& options) {
   // OpenSSH's scp -O runs "scp -t/-f" on the server: served in-process, so
   // a host without an scp binary (or without OpenSSH) still takes copies.
   setup.server.in_process_command = ssh::net::make_scp_command;
+  // "subsystem sftp" (OpenSSH's scp and sftp, sshfs): the in-process SFTP
+  // server, unconfined as the user, as sshd's internal-sftp.
+  setup.server.subsystem =
+      [](std::string_view name,
+         const std::string& working_directory) -> std::unique_ptr<ssh::net::InProcessCommand> {
+    if (name == "sftp") return sftp::make_sftp_subsystem(working_directory);
+    return nullptr;
+  };
 
   if (setup.listen_addresses.empty()) setup.listen_addresses = {"0.0.0.0", "::"};
 

@@ -1,7 +1,7 @@
 // `limactl sshd` under audit, abuse and load: ssh-audit's verdict on its
 // algorithms, refused keys, MaxAuthTries, the login grace time against a
 // client that drips its banner, unauthenticated floods beyond MaxStartups,
-// 200 exec connections, and clients that vanish mid-handshake or
+// 200 concurrent exec connections, and clients that vanish mid-handshake or
 // mid-transfer (no fds or child processes left behind). The clients are
 // OpenSSH's ssh and raw sockets.
 
@@ -388,44 +388,53 @@ TEST(LimactlSshdHardening, FloodBeyondMaxStartupsIsRefusedWhileAnAuthenticatedUs
   user.stop();
 }
 
-// 200 logins, each running `echo N`, by at most 50 ssh processes at a time
-// (the test machine has 2 cores), so at most 50 connections are open at
-// once, not 200. MaxStartups is given as 100 (the default now) so that the
-// test does not depend on the default of the cap on unauthenticated
-// connections, which once was 10 and refused overlapping handshakes.
-TEST(LimactlSshdHardening, TwoHundredConnectionsEachRunAnExec) {
+// 200 connections open at once, each running an exec that holds its
+// connection until every one of them has started: the test lifts a
+// barrier file only when the server has logged all 200 commands, so all
+// 200 were authenticated and running at the same time. MaxStartups=200
+// because the 200 handshakes overlap (the default cap, 100, would rightly
+// refuse some of them).
+TEST(LimactlSshdHardening, TwoHundredConcurrentConnectionsEachRunAnExec) {
   constexpr int kConnections = 200;
-  constexpr int kParallel = 50;
   LimactlSshServerOptions options;
-  options.options = {"MaxStartups=100"};
+  options.options = {"MaxStartups=200"};
   LimactlSshServer server(options);
-  std::atomic<int> next{0};
+  TempDir scratch("limactl-200");
+  const auto barrier = scratch.path() / "all-started";
   std::mutex mutex;
   std::vector<std::string> failures;
   std::atomic<int> correct{0};
   const auto start = Clock::now();
-  std::vector<std::thread> workers;
-  for (int w = 0; w < kParallel; ++w) {
-    workers.emplace_back([&] {
-      for (int n = next++; n < kConnections; n = next++) {
-        RunOptions run;
-        run.timeout = 180s;
-        const auto result = run_process(server.ssh_command("echo " + std::to_string(n)), run);
-        if (result.exited_with(0) && result.out == std::to_string(n) + "\n") {
-          ++correct;
-        } else {
-          std::lock_guard lock(mutex);
-          failures.push_back("echo " + std::to_string(n) + ": " + result.describe());
-        }
+  std::vector<std::thread> clients;
+  for (int n = 0; n < kConnections; ++n) {
+    clients.emplace_back([&, n] {
+      RunOptions run;
+      run.timeout = 300s;
+      const auto command = "echo " + std::to_string(n) + "; until [ -e " + barrier.string() +
+                           " ]; do sleep 1; done; echo released";
+      const auto result = run_process(server.ssh_command(command), run);
+      if (result.exited_with(0) && result.out == std::to_string(n) + "\nreleased\n") {
+        ++correct;
+      } else {
+        std::lock_guard lock(mutex);
+        failures.push_back("connection " + std::to_string(n) + ": " + result.describe());
       }
     });
   }
-  for (auto& worker : workers) worker.join();
+  // No command can end before the barrier exists, so once the log shows
+  // 200 started commands, 200 connections are open at once.
+  const bool all_started = eventually(
+      [&] { return count_occurrences(server.log(), "until [ -e ") >= kConnections; }, 240s);
+  const auto all_started_after = seconds_since(start);
+  write_file(barrier, "");
+  for (auto& client : clients) client.join();
+  EXPECT_TRUE(all_started) << count_occurrences(server.log(), "until [ -e ")
+                           << " commands started within 240 s";
   std::string listed;
   for (std::size_t i = 0; i < failures.size() && i < 5; ++i) listed += failures[i] + "\n";
   EXPECT_EQ(correct.load(), kConnections) << failures.size() << " failed, e.g.:\n" << listed;
-  std::cout << "[          ] " << kConnections << " exec connections, " << kParallel
-            << " at a time, took " << seconds_since(start) << " s\n";
+  std::cout << "[          ] " << kConnections << " concurrent exec connections: all started after "
+            << all_started_after << " s, all done after " << seconds_since(start) << " s\n";
   EXPECT_EQ(count_occurrences(server.log(), "authenticated as root"),
             static_cast<std::size_t>(kConnections));
 }

@@ -2,8 +2,8 @@
 // AsyncSSH as a second implementation) on a throw-away server per test
 // (tests/support/limactl_sshd_fixture.hpp). Exec with separate streams, exit
 // statuses and signals, bulk stdin, a pty shell driven through tmux with a
-// window resize, the env allow-list, in-process legacy scp, SFTP-mode scp's
-// clear failure, TCP and unix socket forwards both ways, -W, agent
+// window resize, the env allow-list, in-process legacy scp, SFTP-mode scp
+// and sftp through the in-process subsystem, TCP and unix socket forwards both ways, -W, agent
 // forwarding and keepalives.
 
 #include <gtest/gtest.h>
@@ -99,6 +99,23 @@ TEST_F(LimactlSshdOpenSshClient, ExecRunsTheLoginShellAsTheServersUser) {
   const auto result = ssh("id -un; echo \"$HOME\"; echo \"$SHELL\"; echo \"$USER\"");
   ASSERT_TRUE(result.exited_with(0)) << result.describe();
   EXPECT_EQ(result.out, "root\n/root\n/bin/bash\nroot\n");
+}
+
+TEST_F(LimactlSshdOpenSshClient, SessionsSeeSshClientAndSshConnectionAsSshdSetsThem) {
+  const auto result = ssh("echo \"$SSH_CLIENT\"; echo \"$SSH_CONNECTION\"");
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  const auto lines = split_lines(result.out);
+  ASSERT_EQ(lines.size(), 2u) << result.describe();
+  // "client-address client-port server-port" and
+  // "client-address client-port server-address server-port".
+  const auto port = std::to_string(server().port());
+  const std::regex client("^127\\.0\\.0\\.1 ([0-9]+) " + port + "$");
+  const std::regex connection("^127\\.0\\.0\\.1 ([0-9]+) 127\\.0\\.0\\.1 " + port + "$");
+  std::smatch client_match, connection_match;
+  ASSERT_TRUE(std::regex_match(lines[0], client_match, client)) << lines[0];
+  ASSERT_TRUE(std::regex_match(lines[1], connection_match, connection)) << lines[1];
+  EXPECT_EQ(client_match[1], connection_match[1]);
+  EXPECT_NE(client_match[1], "0");
 }
 
 TEST_F(LimactlSshdOpenSshClient, CommandKilledBySignalEndsWithExitSignal) {
@@ -276,20 +293,79 @@ TEST_F(LimactlSshdOpenSshClient, LegacyScpRunsInProcessWithoutAnScpBinary) {
   EXPECT_FALSE(fs::exists(mark)) << "the scp binary was run: " << read_file(mark);
 }
 
-TEST_F(LimactlSshdOpenSshClient, ScpInSftpModeFailsClearlyUntilTheSftpServerLands) {
-  const auto local = scratch_.path() / "file.txt";
-  write_file(local, "sftp mode\n");
-  const auto remote = scratch_.path() / "copied.txt";
+TEST_F(LimactlSshdOpenSshClient, ScpInSftpModeUsesTheInProcessSftpSubsystem) {
+  // OpenSSH 9's scp speaks SFTP by default: "subsystem sftp", served
+  // in-process: the server runs no sftp-server binary.
+  const auto local = scratch_.path() / "upload.bin";
+  const auto expected = make_random_file(local, 20 * 1024 * 1024 + 17, 7);
+  const auto remote_dir = scratch_.path() / "remote";
+  fs::create_directories(remote_dir);
   Argv scp = {"/usr/bin/scp", "-P", std::to_string(server().port())};
   const auto options_list = server().openssh_options();
   scp.insert(scp.end(), options_list.begin(), options_list.end());
-  scp.insert(scp.end(), {local.string(), "root@127.0.0.1:" + remote.string()});
-  const auto result = run_process(scp);
-  EXPECT_FALSE(result.exited_with(0)) << result.describe();
-  EXPECT_NE(result.err.find("subsystem request failed on channel 0"), std::string::npos)
-      << result.describe() << "\n"
-      << server().log();
-  EXPECT_FALSE(fs::exists(remote));
+
+  Argv upload = scp;
+  upload.insert(upload.end(), {local.string(), "root@127.0.0.1:" + remote_dir.string() + "/"});
+  const auto uploaded = run_process(upload);
+  ASSERT_TRUE(uploaded.exited_with(0)) << uploaded.describe() << "\n" << server().log();
+  EXPECT_EQ(sha256_file(remote_dir / "upload.bin"), expected);
+
+  Argv download = scp;
+  const auto downloaded_path = scratch_.path() / "downloaded.bin";
+  download.insert(download.end(), {"root@127.0.0.1:" + (remote_dir / "upload.bin").string(),
+                                   downloaded_path.string()});
+  const auto downloaded = run_process(download);
+  ASSERT_TRUE(downloaded.exited_with(0)) << downloaded.describe() << "\n" << server().log();
+  EXPECT_EQ(sha256_file(downloaded_path), expected);
+
+  Argv missing = scp;
+  missing.insert(missing.end(), {"root@127.0.0.1:" + (remote_dir / "missing").string(),
+                                 (scratch_.path() / "nothing").string()});
+  const auto failed = run_process(missing);
+  EXPECT_FALSE(failed.exited_with(0)) << failed.describe();
+  EXPECT_NE(failed.err.find("No such file"), std::string::npos) << failed.describe();
+  EXPECT_NE(server().log().find("subsystem sftp"), std::string::npos) << server().log();
+}
+
+TEST_F(LimactlSshdOpenSshClient, SftpBatchRunsEveryCommandThroughTheSubsystem) {
+  const auto local = scratch_.path() / "local.bin";
+  const auto expected = make_random_file(local, 5 * 1024 * 1024 + 3, 11);
+  const auto remote = scratch_.path() / "remote";
+  fs::create_directories(remote);
+  const auto back = scratch_.path() / "back.bin";
+  const auto batch = scratch_.path() / "batch";
+  write_file(batch, "cd " + remote.string() + "\n" + "put " + local.string() +
+                        " up.bin\n"
+                        "mkdir dir\n"
+                        "rename up.bin dir/moved.bin\n"
+                        "chmod 600 dir/moved.bin\n"
+                        "symlink dir/moved.bin link\n"
+                        "ls -l\n"
+                        "ls -l dir\n"
+                        "df\n"
+                        "get link " +
+                        back.string() +
+                        "\n"
+                        "rm link\n"
+                        "rm dir/moved.bin\n"
+                        "rmdir dir\n"
+                        "pwd\n");
+  Argv sftp = {"/usr/bin/sftp",
+               "-b",
+               batch.string(),
+               "-F",
+               server().client_config_file().string(),
+               LimactlSshServer::kHostAlias};
+  const auto result = run_process(sftp);
+  ASSERT_TRUE(result.exited_with(0)) << result.describe() << "\n" << server().log();
+  EXPECT_EQ(sha256_file(back), expected);
+  EXPECT_TRUE(std::regex_search(result.out, std::regex("\nlrwxrwxrwx .* link\n"))) << result.out;
+  EXPECT_TRUE(std::regex_search(result.out, std::regex("\n-rw------- .* 5242883 .*moved\\.bin\n")))
+      << result.out;
+  EXPECT_NE(result.out.find("Remote working directory: " + remote.string()), std::string::npos)
+      << result.out;
+  EXPECT_TRUE(fs::is_empty(remote));
+  EXPECT_NE(server().log().find("subsystem sftp"), std::string::npos);
 }
 
 // ---- forwarding ----------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "support/files.hpp"
+#include "support/shell_startup.hpp"
 
 namespace testing_support {
 
@@ -70,7 +71,10 @@ LimactlSshServer::LimactlSshServer(const LimactlSshServerOptions& options)
   SpawnOptions spawn;
   spawn.output_file = stdout_file_;
   spawn.environment = options.environment;
-  spawn.private_bind_mounts = options.private_bind_mounts;
+  spawn.private_bind_mounts = empty_shell_startup_mounts(dir);
+  spawn.private_bind_mounts.insert(spawn.private_bind_mounts.end(),
+                                   options.private_bind_mounts.begin(),
+                                   options.private_bind_mounts.end());
   process_ = std::make_unique<BackgroundProcess>(argv, spawn);
 
   const auto deadline = Clock::now() + options.start_timeout;

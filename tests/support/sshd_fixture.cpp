@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "support/files.hpp"
+#include "support/shell_startup.hpp"
 
 namespace testing_support {
 
@@ -58,6 +59,7 @@ OpenSshServer::OpenSshServer(const OpenSshServerOptions& options)
   };
   SpawnOptions spawn;
   spawn.output_file = log_file();  // anything sshd prints before -E takes effect
+  spawn.private_bind_mounts = empty_shell_startup_mounts(directory());
   start_on_free_port(make_argv, spawn, options.start_timeout);
   write_known_hosts();
 }

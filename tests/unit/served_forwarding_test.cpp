@@ -30,6 +30,7 @@
 #include "ssh/connection/connection.hpp"
 #include "ssh/connection/messages.hpp"
 #include "ssh/limits.hpp"
+#include "support/connection_pair.hpp"
 #include "support/temp_dir.hpp"
 
 #ifndef _WIN32
@@ -46,17 +47,6 @@ using connection::ConnectionHandler;
 using connection::OpenDecision;
 using connection::OpenFailureReason;
 using namespace std::chrono_literals;
-
-class QueueSink : public connection::PayloadSink {
- public:
-  Status send_payload(ByteView head, ByteView tail) override {
-    Bytes payload(head.begin(), head.end());
-    payload.insert(payload.end(), tail.begin(), tail.end());
-    queue.push_back(std::move(payload));
-    return {};
-  }
-  std::deque<Bytes> queue;
-};
 
 // The client's end of one channel: what it heard.
 class ClientChannel : public ChannelHandler {
@@ -117,73 +107,6 @@ class ServerHandler : public ConnectionHandler {
   }
   ServedForwarding* forwarding = nullptr;
 };
-
-// Echoes everything one connection sends, then half-closes: a blocking
-// server on a thread of its own.
-template <class Protocol>
-class EchoServer {
- public:
-  explicit EchoServer(typename Protocol::endpoint endpoint) : acceptor_(io_, endpoint) {
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~EchoServer() {
-    if (!accepted_) {
-      // Unblock accept() of a test that never connected.
-      typename Protocol::socket poke(io_);
-      std::error_code ignored;
-      poke.connect(acceptor_.local_endpoint(), ignored);
-    }
-    thread_.join();
-  }
-  typename Protocol::endpoint endpoint() const { return acceptor_.local_endpoint(); }
-  std::size_t echoed() const { return echoed_; }
-
- private:
-  void serve() {
-    typename Protocol::socket socket(io_);
-    std::error_code error;
-    acceptor_.accept(socket, error);
-    accepted_ = true;
-    if (error) return;
-    std::vector<char> buffer(64 * 1024);
-    for (;;) {
-      const std::size_t length = socket.read_some(asio::buffer(buffer), error);
-      if (error) break;
-      asio::write(socket, asio::buffer(buffer.data(), length), error);
-      if (error) return;
-      echoed_ += length;
-    }
-    socket.shutdown(Protocol::socket::shutdown_send, error);
-    // Wait for the relay to close its side, so the test sees the whole
-    // close sequence.
-    char ignored;
-    socket.read_some(asio::buffer(&ignored, 1), error);
-  }
-
-  asio::io_context io_;
-  typename Protocol::acceptor acceptor_;
-  std::atomic<bool> accepted_{false};
-  std::atomic<std::size_t> echoed_{0};
-  std::thread thread_;
-};
-
-Bytes random_bytes(std::size_t size, std::uint32_t seed) {
-  std::mt19937 generator(seed);
-  Bytes bytes(size);
-  for (std::size_t i = 0; i < size; i += 4) {
-    const std::uint32_t word = generator();
-    for (std::size_t k = 0; k < 4 && i + k < size; ++k) {
-      bytes[i + k] = static_cast<std::uint8_t>(word >> (8 * k));
-    }
-  }
-  return bytes;
-}
-
-std::string sha256(ByteView data) {
-  auto hash = Botan::HashFunction::create_or_throw("SHA-256");
-  hash->update(data.data(), data.size());
-  return Botan::hex_encode(hash->final());
-}
 
 std::string text_of(const Bytes& bytes) {
   return std::string(as_text(bytes));

@@ -1,5 +1,6 @@
 #include "ssh/asio/channel_stream_relay.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "ssh/log.hpp"
@@ -33,6 +34,14 @@ template <class Stream>
 void ChannelStreamRelay<Stream>::set_on_open_pending(
     std::function<void(std::uint32_t)> on_open_pending) {
   on_open_pending_ = std::move(on_open_pending);
+}
+
+template <class Stream>
+void ChannelStreamRelay<Stream>::set_preamble(Bytes to_stream_on_open, Bytes to_stream_on_refusal,
+                                              Bytes to_channel_on_open) {
+  preamble_to_stream_ = std::move(to_stream_on_open);
+  preamble_on_refusal_ = std::move(to_stream_on_refusal);
+  preamble_to_channel_ = std::move(to_channel_on_open);
 }
 
 template <class Stream>
@@ -92,7 +101,20 @@ void ChannelStreamRelay<Stream>::on_open_confirmed(std::uint32_t id) {
     return;
   }
   logger()->debug("channel {}: relaying {}", id, label_);
-  read_buffer_.resize(kReadSize);
+  read_buffer_.resize(std::max(kReadSize, preamble_to_channel_.size()));
+  if (!preamble_to_stream_.empty()) {
+    stream_preamble_unconsumed_ = preamble_to_stream_.size();
+    to_stream_ = std::exchange(preamble_to_stream_, {});
+    start_writing();
+  }
+  if (!preamble_to_channel_.empty()) {
+    std::copy(preamble_to_channel_.begin(), preamble_to_channel_.end(), read_buffer_.begin());
+    unsent_offset_ = 0;
+    unsent_size_ = preamble_to_channel_.size();
+    preamble_to_channel_.clear();
+    send_to_channel();  // reads from the stream once it is sent
+    return;
+  }
   start_reading();
 }
 
@@ -103,6 +125,12 @@ void ChannelStreamRelay<Stream>::on_open_failed(std::uint32_t id,
   logger()->debug("channel {}: {} not opened: {} ({})", id, label_,
                   connection::open_failure_reason_name(reason), description);
   state_ = State::Gone;
+  if (!preamble_on_refusal_.empty() && !stream_closed_) {
+    // Written, then the stream is closed (start_writing on a Gone relay).
+    to_stream_ = std::exchange(preamble_on_refusal_, {});
+    start_writing();
+    return;
+  }
   close_stream();
 }
 
@@ -226,7 +254,9 @@ void ChannelStreamRelay<Stream>::on_written(std::error_code error, std::size_t l
   if (error) {
     fail(error.message());
   } else if (state_ == State::Open) {
-    if (Status consumed = connection_.consume(id_, length); !consumed) {
+    const std::size_t ours = std::min(length, stream_preamble_unconsumed_);
+    stream_preamble_unconsumed_ -= ours;
+    if (Status consumed = connection_.consume(id_, length - ours); !consumed) {
       fail(consumed.error().message);
     } else {
       start_writing();

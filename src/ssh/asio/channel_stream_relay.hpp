@@ -72,6 +72,14 @@ class ChannelStreamRelay : public connection::ChannelHandler,
   Status accept_deferred_open();
   Status refuse_deferred_open(connection::OpenFailureReason reason, std::string description);
 
+  // For a stream that already held a conversation before the channel (a
+  // SOCKS handshake): once the channel is open, `to_stream_on_open` is
+  // written to the stream before anything from the channel and
+  // `to_channel_on_open` sent on the channel before anything read from the
+  // stream; if it cannot be opened, `to_stream_on_refusal` is written
+  // before the stream is closed. Call before open_channel().
+  void set_preamble(Bytes to_stream_on_open, Bytes to_stream_on_refusal, Bytes to_channel_on_open);
+
   // Ends the relay from our side (a forward is cancelled, the program
   // stops): the stream is closed and the channel with it. The caller kicks.
   void close();
@@ -143,6 +151,13 @@ class ChannelStreamRelay : public connection::ChannelHandler,
   Bytes to_stream_;
 
   bool stream_closed_ = false;
+
+  // set_preamble(); stream_preamble_unconsumed_ counts the bytes written to
+  // the stream that did not come from the peer (no window to give back).
+  Bytes preamble_to_stream_;
+  Bytes preamble_on_refusal_;
+  Bytes preamble_to_channel_;
+  std::size_t stream_preamble_unconsumed_ = 0;
 };
 
 using TcpChannelRelay = ChannelStreamRelay<asio::ip::tcp::socket>;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "ssh/asio/channel_stream_relay.hpp"
+#include "ssh/asio/forward_listeners.hpp"
 #include "ssh/connection/messages.hpp"
 #include "ssh/log.hpp"
 
@@ -26,151 +27,15 @@ using connection::OpenFailure;
 using connection::OpenFailureReason;
 
 std::shared_ptr<spdlog::logger> logger() {
-  static const auto instance = log::get("forward");
-  return instance;
-}
-
-// Names and paths come from the client: keep control characters out of
-// the log lines they are quoted in.
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    out.push_back(byte < 0x20 || byte == 0x7f ? '?' : c);
-  }
-  return out;
+  return forward_logger();
 }
 
 Error refusal(std::string message) {
   return Error{DisconnectReason::ByApplication, std::move(message)};
 }
 
-// Accepts connections until closed and hands each one to on_accept. The
-// pending accept holds it, so it outlives the forward that closed it for
-// as long as that accept takes to come back cancelled.
-template <class Protocol>
-class AcceptLoop : public std::enable_shared_from_this<AcceptLoop<Protocol>> {
- public:
-  using Acceptor = typename Protocol::acceptor;
-  using Socket = typename Protocol::socket;
-
-  AcceptLoop(Acceptor acceptor, std::function<void(Socket)> on_accept, std::string what)
-      : acceptor_(std::move(acceptor)), on_accept_(std::move(on_accept)), what_(std::move(what)) {}
-
-  void start() { accept_next(); }
-
-  void close() {
-    closed_ = true;
-    on_accept_ = nullptr;  // lets go of the connection context at once
-    std::error_code ignored;
-    acceptor_.close(ignored);
-  }
-
-  const Acceptor& acceptor() const { return acceptor_; }
-
- private:
-  void accept_next() {
-    acceptor_.async_accept([self = this->shared_from_this()](std::error_code error, Socket socket) {
-      // An accept that completed just before close() still arrives.
-      if (self->closed_) return;
-      if (error) {
-        if (error == asio::error::connection_aborted) {
-          self->accept_next();
-          return;
-        }
-        logger()->warn("{}: stopped accepting: {}", self->what_, error.message());
-        return;
-      }
-      self->on_accept_(std::move(socket));
-      self->accept_next();
-    });
-  }
-
-  Acceptor acceptor_;
-  std::function<void(Socket)> on_accept_;
-  std::string what_;
-  bool closed_ = false;
-};
-
-// Where a tcpip-forward listens, by sshd's rules (channel_fwd_bind_addr()
-// with GatewayPorts no / clientspecified).
-Result<std::vector<asio::ip::address>> listen_addresses(std::string_view requested,
-                                                        bool gateway_ports) {
-  const asio::ip::address v4_loopback = asio::ip::address_v4::loopback();
-  const asio::ip::address v6_loopback = asio::ip::address_v6::loopback();
-  if (!gateway_ports) {
-    // A client asking for one specific loopback address gets that one.
-    if (requested == "127.0.0.1") return std::vector{v4_loopback};
-    if (requested == "::1") return std::vector{v6_loopback};
-    return std::vector{v4_loopback, v6_loopback};
-  }
-  if (requested.empty() || requested == "*") {
-    return std::vector<asio::ip::address>{asio::ip::address_v4::any(), asio::ip::address_v6::any()};
-  }
-  if (requested == "localhost") return std::vector{v4_loopback, v6_loopback};
-  std::error_code error;
-  auto address = asio::ip::make_address(std::string(requested), error);
-  if (error) {
-    // Resolving would block the connection's thread; clients give
-    // addresses here in practice.
-    return refusal(fmt::format("{} is not an IP address (listen addresses are not resolved)",
-                               printable(requested)));
-  }
-  return std::vector{address};
-}
-
-std::string endpoint_text(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), endpoint.port());
-  return fmt::format("{}:{}", address.to_string(), endpoint.port());
-}
-
 #ifndef _WIN32
 using local_stream = asio::local::stream_protocol;
-
-// Paths a Unix-domain socket can have; a leading NUL would reach Linux's
-// abstract namespace instead of the file system.
-std::optional<std::string> unix_path_problem(std::string_view path) {
-  if (path.empty()) return std::string("empty socket path");
-  if (path.find('\0') != std::string_view::npos) return std::string("socket path contains NUL");
-  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-    return fmt::format("socket path is longer than {} bytes", sizeof(sockaddr_un{}.sun_path) - 1);
-  }
-  return std::nullopt;
-}
-
-// A listening socket at path, mode 0600; never replaces an existing file.
-Result<local_stream::acceptor> listen_unix(asio::io_context& io, const std::string& path) {
-  if (auto problem = unix_path_problem(path)) return refusal(*problem);
-  std::error_code error;
-  // libstdc++ reports a missing file as not_found with ENOENT set.
-  const auto status = std::filesystem::symlink_status(path, error);
-  if (status.type() != std::filesystem::file_type::not_found) {
-    if (error) {
-      return refusal(fmt::format("cannot check {}: {}", printable(path), error.message()));
-    }
-    return refusal(fmt::format("{} already exists", printable(path)));
-  }
-  error.clear();
-  local_stream::acceptor acceptor(io);
-  acceptor.open(local_stream(), error);
-  if (!error) acceptor.bind(local_stream::endpoint(path), error);
-  if (error) return refusal(fmt::format("cannot bind {}: {}", printable(path), error.message()));
-  // Before listen() nobody can connect, so the socket is never reachable
-  // with the umask's looser mode.
-  std::filesystem::permissions(
-      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-      std::filesystem::perm_options::replace, error);
-  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    std::error_code ignored;
-    acceptor.close(ignored);
-    std::filesystem::remove(path, ignored);
-    return refusal(fmt::format("cannot listen on {}: {}", printable(path), error.message()));
-  }
-  return acceptor;
-}
 
 // A new directory only we may enter (mode 0700, made atomically by
 // mkdtemp), under $TMPDIR or /tmp.
@@ -281,44 +146,8 @@ connection::OpenDecision ServedForwarding::open_direct_tcpip(ByteView type_speci
                            printable(open->originator_address), open->originator_port);
   auto relay = std::make_shared<TcpChannelRelay>(context_->connection, context_->kick,
                                                  tcp::socket(context_->io), label);
-  std::weak_ptr<TcpChannelRelay> weak_relay = relay;
-  relay->set_on_open_pending([weak_relay, context = context_, host = open->host_to_connect,
-                              port = open->port_to_connect, target](std::uint32_t) {
-    auto pending = weak_relay.lock();
-    if (!pending) return;
-    auto fail = [relay = pending, context, target](const std::error_code& error) {
-      logger()->info("{}: connect failed: {}", relay->label(), error.message());
-      (void)relay->refuse_deferred_open(
-          OpenFailureReason::ConnectFailed,
-          fmt::format("connect to {} failed: {}", target, error.message()));
-      context->kick();
-    };
-    auto resolver = std::make_shared<tcp::resolver>(context->io);
-    resolver->async_resolve(
-        host, std::to_string(port),
-        [resolver, relay = pending, context, fail](std::error_code error,
-                                                   tcp::resolver::results_type found) {
-          if (!relay->open_pending()) return;  // the connection ended meanwhile
-          if (error) {
-            fail(error);
-            return;
-          }
-          asio::async_connect(
-              relay->stream(), found,
-              [relay, context, fail](std::error_code connect_error, const tcp::endpoint& endpoint) {
-                if (!relay->open_pending()) return;
-                if (connect_error) {
-                  fail(connect_error);
-                  return;
-                }
-                std::error_code ignored;
-                relay->stream().set_option(tcp::no_delay(true), ignored);
-                logger()->info("{}: connected to {}", relay->label(), endpoint_text(endpoint));
-                (void)relay->accept_deferred_open();
-                context->kick();
-              });
-        });
-  });
+  connect_when_open_pending(relay, context_->io, open->host_to_connect, open->port_to_connect,
+                            context_->kick);
   return DeferredOpen{std::move(relay)};
 }
 
@@ -355,26 +184,7 @@ connection::OpenDecision ServedForwarding::open_direct_streamlocal(ByteView type
   auto label = fmt::format("direct-streamlocal to {} for {}", target, context_->peer);
   auto relay = std::make_shared<LocalChannelRelay>(context_->connection, context_->kick,
                                                    local_stream::socket(context_->io), label);
-  std::weak_ptr<LocalChannelRelay> weak_relay = relay;
-  relay->set_on_open_pending([weak_relay, context = context_, path = open->socket_path,
-                              target](std::uint32_t) {
-    auto pending = weak_relay.lock();
-    if (!pending) return;
-    pending->stream().async_connect(
-        local_stream::endpoint(path), [relay = pending, context, target](std::error_code error) {
-          if (!relay->open_pending()) return;
-          if (error) {
-            logger()->info("{}: connect failed: {}", relay->label(), error.message());
-            (void)relay->refuse_deferred_open(
-                OpenFailureReason::ConnectFailed,
-                fmt::format("connect to {} failed: {}", target, error.message()));
-          } else {
-            logger()->info("{}: connected", relay->label());
-            (void)relay->accept_deferred_open();
-          }
-          context->kick();
-        });
-  });
+  connect_when_open_pending(relay, open->socket_path, context_->kick);
   return DeferredOpen{std::move(relay)};
 #endif
 }
@@ -418,38 +228,16 @@ std::optional<Bytes> ServedForwarding::tcpip_forward(bool want_reply, ByteView d
 
   auto forward = std::make_unique<TcpForward>();
   forward->requested_address = request->address_to_bind;
-  std::uint16_t port = request->port_to_bind;
-  std::vector<std::string> failures;
-  std::vector<tcp::acceptor> acceptors;
-  for (const auto& address : *addresses) {
-    const tcp::endpoint endpoint(address, port);
-    tcp::acceptor acceptor(context_->io);
-    std::error_code error;
-    acceptor.open(endpoint.protocol(), error);
-#ifndef _WIN32
-    // Windows' SO_REUSEADDR would let us take a port another program holds.
-    if (!error) acceptor.set_option(tcp::acceptor::reuse_address(true), error);
-#endif
-    if (!error && address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), error);
-    if (!error) acceptor.bind(endpoint, error);
-    if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
-    if (error) {
-      failures.push_back(fmt::format("{}: {}", endpoint_text(endpoint), error.message()));
-      continue;
-    }
-    // Port 0: the first listener picks it, the others (::1 after
-    // 127.0.0.1) take the same one.
-    if (port == 0) port = acceptor.local_endpoint(error).port();
-    acceptors.push_back(std::move(acceptor));
-  }
-  if (acceptors.empty()) return refuse(fmt::format("cannot listen: {}", fmt::join(failures, "; ")));
-  for (const auto& failure : failures) {
+  auto bound = listen_tcp(context_->io, *addresses, request->port_to_bind);
+  if (!bound) return refuse(bound.error().message);
+  for (const auto& failure : bound->failures) {
     logger()->info("tcpip-forward of {} for {}: not listening on {}", target, context_->peer,
                    failure);
   }
+  const std::uint16_t port = bound->port;
   forward->bound_port = port;
 
-  for (auto& acceptor : acceptors) {
+  for (auto& acceptor : bound->acceptors) {
     std::error_code ignored;
     const std::string where = endpoint_text(acceptor.local_endpoint(ignored));
     auto on_accept = [context = context_, address = forward->requested_address,

@@ -352,6 +352,15 @@ class SessionChannel : public connection::ChannelHandler,
       options.session_environment.emplace_back("SSH_ORIGINAL_COMMAND", *original_command);
     }
     if (agent_socket_) options.session_environment.emplace_back("SSH_AUTH_SOCK", *agent_socket_);
+    // As sshd sets them: scripts (and bash, which then reads ~/.bashrc for
+    // non-interactive commands) use them to tell that they run over SSH.
+    const std::string& client_address = context_->origin.address;
+    options.session_environment.emplace_back(
+        "SSH_CLIENT",
+        fmt::format("{} {} {}", client_address, context_->peer_port, context_->local_port));
+    options.session_environment.emplace_back(
+        "SSH_CONNECTION", fmt::format("{} {} {} {}", client_address, context_->peer_port,
+                                      context_->local_address, context_->local_port));
     options.terminal = terminal_;
 
     auto child = platform::start_session_child(options);
