@@ -1,5 +1,6 @@
 // Real sshfs mounts `limactl sftp-server --root DIR` (sshfs -o passive, SFTP on
-// its stdio, as reverse-sshfs runs it) and every file operation on the mount
+// its stdio, as reverse-sshfs runs it) and, through OpenSSH's ssh, the
+// in-process "subsystem sftp" of `limactl sshd`; every file operation on the mount
 // must end as the same operation on a plain local directory does: the same
 // outcome (or errno) per call, the same names, types, modes, sizes, contents,
 // link targets, and mtimes where they were set. The served root must then hold
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "support/files.hpp"
+#include "support/limactl_sshd_fixture.hpp"
 #include "support/process.hpp"
 #include "support/sshfs_mount.hpp"
 #include "support/temp_dir.hpp"
@@ -447,7 +449,21 @@ std::string limactl_sftp_server(const fs::path& root, const std::string& extra =
          (extra.empty() ? "" : " " + extra) + " --root " + shell_quote({root.string()});
 }
 
-class SftpSshfsTest : public ::testing::Test {
+// How sshfs reaches our server.
+enum class Transport {
+  // `limactl sftp-server --root` on sshfs's stdio (reverse-sshfs).
+  kStdio,
+  // `limactl sshd`'s in-process "subsystem sftp", sshfs starting OpenSSH's
+  // ssh itself; the root is then a directory of the whole file system the
+  // subsystem serves.
+  kLimactlSshd,
+};
+
+std::string transport_name(const ::testing::TestParamInfo<Transport>& info) {
+  return info.param == Transport::kStdio ? "SftpServerOnStdio" : "LimactlSshdSubsystem";
+}
+
+class SftpSshfsTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override {
     ASSERT_TRUE(fs::exists(SshfsMount::kSshfsPath)) << "sshfs is missing";
@@ -456,23 +472,45 @@ class SftpSshfsTest : public ::testing::Test {
     fs::create_directories(local());
   }
 
-  // Mounts `limactl sftp-server --root root() [extra]` at mnt/.
+  // Mounts our server's root() at mnt/; extra_server_args go to `limactl
+  // sftp-server` (the stdio transport only).
   void mount_ours(const std::string& extra_server_args = "") {
     const fs::path work = temp_.path() / "ours";
     fs::create_directories(work);
-    mount_ = SshfsMount::over_stdio(limactl_sftp_server(root(), extra_server_args), "/",
-                                    temp_.path() / "mnt", work);
-    ASSERT_TRUE(mount_->wait_until_mounted()) << "sshfs did not mount: " << mount_->log();
+    if (transport() == Transport::kStdio) {
+      mount_ = SshfsMount::over_stdio(limactl_sftp_server(root(), extra_server_args), "/",
+                                      temp_.path() / "mnt", work);
+    } else {
+      ASSERT_TRUE(extra_server_args.empty()) << "limactl sshd's subsystem takes no arguments";
+      if (!sshd_) sshd_ = std::make_unique<LimactlSshServer>();
+      mount_ = SshfsMount::over_ssh(
+          std::string(LimactlSshServer::kHostAlias) + ":" + root().string(), temp_.path() / "mnt",
+          work, {"-F", sshd_->client_config_file().string()});
+    }
+    ASSERT_TRUE(mount_->wait_until_mounted())
+        << "sshfs did not mount: " << mount_->log() << (sshd_ ? sshd_->log() : "");
   }
+  virtual Transport transport() const { return GetParam(); }
   fs::path mnt() const { return mount_->mount_point(); }
   fs::path root() const { return temp_.path() / "served"; }
   fs::path local() const { return temp_.path() / "local"; }
 
   TempDir temp_{"limactl-sftp-sshfs"};
+  std::unique_ptr<LimactlSshServer> sshd_;
   std::unique_ptr<SshfsMount> mount_;
 };
 
-TEST_F(SftpSshfsTest, FileOperationsOnTheMountEndAsOnALocalDirectory) {
+INSTANTIATE_TEST_SUITE_P(Transports, SftpSshfsTest,
+                         ::testing::Values(Transport::kStdio, Transport::kLimactlSshd),
+                         transport_name);
+
+// Read-only mode is `limactl sftp-server -R`; the sshd subsystem has none.
+class SftpSshfsReadOnlyTest : public SftpSshfsTest {
+ protected:
+  Transport transport() const override { return Transport::kStdio; }
+};
+
+TEST_P(SftpSshfsTest, FileOperationsOnTheMountEndAsOnALocalDirectory) {
   ASSERT_TRUE(fs::exists(kOpenSshSftpServer)) << "OpenSSH's sftp-server is missing";
   mount_ours();
   const auto expected = run_file_operations(local(), local());
@@ -532,7 +570,7 @@ TEST_F(SftpSshfsTest, FileOperationsOnTheMountEndAsOnALocalDirectory) {
   EXPECT_EQ(snapshot(root(), {.links = true}), snapshot(local(), {.links = true}));
 }
 
-TEST_F(SftpSshfsTest, StatvfsOnTheMountIsTheRootsFileSystem) {
+TEST_P(SftpSshfsTest, StatvfsOnTheMountIsTheRootsFileSystem) {
   mount_ours();
   struct statvfs on_mount {};
   struct statvfs on_root {};
@@ -625,7 +663,7 @@ std::vector<std::string> small_files_round_trip(const fs::path& directory, int c
   return out.lines();
 }
 
-TEST_F(SftpSshfsTest, TenThousandSmallFilesAreCreatedListedAndReadBack) {
+TEST_P(SftpSshfsTest, TenThousandSmallFilesAreCreatedListedAndReadBack) {
   mount_ours();
   const auto expected = small_files_round_trip(local() / "many", 10000);
   const auto started = std::chrono::steady_clock::now();
@@ -667,7 +705,7 @@ std::vector<std::string> long_listing(const fs::path& directory) {
   return lines;
 }
 
-TEST_F(SftpSshfsTest, ListingOfFiveThousandEntriesMatchesTheRoot) {
+TEST_P(SftpSshfsTest, ListingOfFiveThousandEntriesMatchesTheRoot) {
   // Made in the root directly: files of many sizes and modes, directories,
   // symbolic links (to files, to directories, dangling), old mtimes.
   const fs::path big = root() / "big";
@@ -714,7 +752,7 @@ TEST_F(SftpSshfsTest, ListingOfFiveThousandEntriesMatchesTheRoot) {
   EXPECT_EQ(ls_mount.out, ls_root.out);
 }
 
-TEST_F(SftpSshfsTest, ReadOnlyServerRefusesEveryChangeOnTheMount) {
+TEST_F(SftpSshfsReadOnlyTest, ReadOnlyServerRefusesEveryChangeOnTheMount) {
   write_file(root() / "file.txt", "contents\n");
   fs::create_directories(root() / "dir");
   fs::create_directories(root() / "empty");
