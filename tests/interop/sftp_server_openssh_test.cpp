@@ -1,7 +1,7 @@
 // `limactl sftp-server` against OpenSSH's real sftp client, which starts it
 // directly on its stdio (sftp -D), in batch mode: transfers, every file
 // command, statvfs, confinement to --root and read-only mode; and real
-// sshfs mounting it (sshfs -o slave over FIFOs).
+// sshfs mounting it (sshfs -o passive over FIFOs).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,10 +9,10 @@
 #include <fstream>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "support/files.hpp"
 #include "support/process.hpp"
+#include "support/sshfs_mount.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -155,47 +155,28 @@ TEST_F(SftpServerOpenSshTest, UmaskAppliesToUploadedFiles) {
 namespace {
 
 // Real sshfs mounts our server, talking to it over two FIFOs (sshfs -o
-// slave: SFTP on its stdin/stdout, as reverse-sshfs runs it).
+// passive: SFTP on its stdin/stdout, as reverse-sshfs runs it). More sshfs
+// checks: sftp_sshfs_test.cpp.
 class SftpServerSshfsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists("/usr/bin/sshfs")) << "sshfs is missing";
+    ASSERT_TRUE(fs::exists(SshfsMount::kSshfsPath)) << "sshfs is missing";
     ASSERT_TRUE(fs::exists("/dev/fuse")) << "/dev/fuse is missing: sshfs cannot mount";
     fs::create_directories(root_);
-    fs::create_directories(mount_);
-    const std::string to_server = (temp_.path() / "to_server").string();
-    const std::string to_sshfs = (temp_.path() / "to_sshfs").string();
-    ASSERT_TRUE(run_process({"mkfifo", to_server, to_sshfs}).exited_with(0));
-    // Each side opens the FIFOs in the same order, so neither open blocks forever.
-    const std::string script = std::string(LIMACTL_BINARY) + " sftp-server -e -l DEBUG --root '" +
-                               root_.string() + "' < '" + to_server + "' > '" + to_sshfs +
-                               "' & exec sshfs -f -o slave localhost:/ '" + mount_.string() +
-                               "' > '" + to_server + "' < '" + to_sshfs + "'";
-    SpawnOptions options;
-    options.output_file = temp_.path() / "log";
-    sshfs_ = std::make_unique<BackgroundProcess>(Argv{"/bin/sh", "-c", script}, options);
-    for (int i = 0; i < 100 && !mounted(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_TRUE(mounted()) << "sshfs did not mount: " << read_file(temp_.path() / "log");
-  }
-  void TearDown() override {
-    if (mounted()) run_process({"fusermount", "-u", mount_.string()});
-    if (sshfs_) sshfs_->stop();
-  }
-  bool mounted() const {
-    const std::string mounts = read_file("/proc/mounts");
-    return mounts.find(" " + mount_.string() + " fuse.sshfs ") != std::string::npos;
+    mount_ =
+        SshfsMount::over_stdio(std::string(LIMACTL_BINARY) + " sftp-server -e -l DEBUG --root " +
+                                   shell_quote({root_.string()}),
+                               "/", temp_.path() / "mnt", temp_.path());
+    ASSERT_TRUE(mount_->wait_until_mounted()) << "sshfs did not mount: " << mount_->log();
   }
 
   TempDir temp_{"limactl-sftp-sshfs"};
   fs::path root_ = temp_.path() / "served";
-  fs::path mount_ = temp_.path() / "mnt";
-  std::unique_ptr<BackgroundProcess> sshfs_;
+  std::unique_ptr<SshfsMount> mount_;
 };
 
 TEST_F(SftpServerSshfsTest, FileOperationsOnTheMountReachTheRootAndNoFurther) {
-  const fs::path m = mount_;
+  const fs::path m = mount_->mount_point();
   write_file(m / "file.txt", "first\n");
   {
     std::ofstream append(m / "file.txt", std::ios::app);
