@@ -458,8 +458,17 @@ TEST_F(SessionChannelTest, StdinRoundTripsThroughCatWithBackpressure) {
   // The client reads nothing: cat blocks on its stdout, the server stops
   // writing its stdin and stops granting window, and the client's sending
   // stalls far short of the input.
-  run_for(std::chrono::milliseconds(800));
-  const std::size_t sent_while_stalled = session->input_sent();
+  // "Stalled" = nothing more sent over two periods in a row (a loaded
+  // machine may not run cat for a while, so one quiet period proves little).
+  std::size_t sent_while_stalled = session->input_sent();
+  int quiet_periods = 0;
+  for (int i = 0; i < 60 && quiet_periods < 2; ++i) {
+    run_for(std::chrono::milliseconds(300));
+    const std::size_t sent = session->input_sent();
+    quiet_periods = sent == sent_while_stalled ? quiet_periods + 1 : 0;
+    sent_while_stalled = sent;
+  }
+  EXPECT_EQ(quiet_periods, 2) << "the client's sending never stalled";
   EXPECT_LE(session->out.size(), small.initial_window);
   EXPECT_LT(sent_while_stalled, std::size_t{1024 * 1024});
   run_for(std::chrono::milliseconds(300));
