@@ -42,6 +42,7 @@ KbdInteractiveAuthentication no
 PermitRootLogin yes
 StrictModes no
 UsePAM no
+Subsystem sftp /usr/lib/openssh/sftp-server
 PidFile $dir/sshd.pid
 LogLevel VERBOSE
 CONFIG
