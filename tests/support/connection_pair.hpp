@@ -6,11 +6,14 @@
 
 #include <botan/hash.h>
 #include <botan/hex.h>
+#include <gtest/gtest.h>
 
 #include <asio.hpp>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <random>
 #include <string>
 #include <thread>
@@ -97,6 +100,41 @@ inline std::string sha256(ByteView data) {
   auto hash = Botan::HashFunction::create_or_throw("SHA-256");
   hash->update(data.data(), data.size());
   return Botan::hex_encode(hash->final());
+}
+
+// Delivers the payloads both Connections queued to each other until
+// neither has any left; a payload the receiver refuses fails the test.
+inline void deliver_payloads(QueueSink& client_out, connection::Connection& client,
+                             QueueSink& server_out, connection::Connection& server) {
+  while (!client_out.queue.empty() || !server_out.queue.empty()) {
+    while (!client_out.queue.empty()) {
+      Bytes payload = std::move(client_out.queue.front());
+      client_out.queue.pop_front();
+      Status handled = server.handle_message(payload);
+      ASSERT_TRUE(handled.ok()) << "server: " << handled.error().message;
+    }
+    while (!server_out.queue.empty()) {
+      Bytes payload = std::move(server_out.queue.front());
+      server_out.queue.pop_front();
+      Status handled = client.handle_message(payload);
+      ASSERT_TRUE(handled.ok()) << "client: " << handled.error().message;
+    }
+  }
+}
+
+// Alternates `pump` with running the io_context for a moment until
+// done() holds; false once `timeout` passed.
+inline bool run_io_until(asio::io_context& io, const std::function<void()>& pump,
+                         const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    pump();
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    io.restart();
+    io.run_for(std::chrono::milliseconds(2));
+    if (io.stopped()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace ssh::net

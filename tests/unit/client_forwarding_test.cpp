@@ -125,33 +125,12 @@ class ClientForwardingTest : public ::testing::Test {
     io.poll();
   }
 
-  void pump() {
-    while (!client_out.queue.empty() || !server_out.queue.empty()) {
-      while (!client_out.queue.empty()) {
-        Bytes payload = std::move(client_out.queue.front());
-        client_out.queue.pop_front();
-        Status handled = server->handle_message(payload);
-        ASSERT_TRUE(handled.ok()) << "server: " << handled.error().message;
-      }
-      while (!server_out.queue.empty()) {
-        Bytes payload = std::move(server_out.queue.front());
-        server_out.queue.pop_front();
-        Status handled = client->handle_message(payload);
-        ASSERT_TRUE(handled.ok()) << "client: " << handled.error().message;
-      }
-    }
-  }
+  void pump() { deliver_payloads(client_out, *client, server_out, *server); }
 
+  // Runs the io_context and pumps until done() holds; false on timeout.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      pump();
-      if (done()) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.restart();
-      io.run_for(2ms);
-      if (io.stopped()) std::this_thread::sleep_for(1ms);
-    }
+    return run_io_until(
+        io, [this] { pump(); }, done, timeout);
   }
 
   // Runs the io_context until the blocking client on another thread is done.
