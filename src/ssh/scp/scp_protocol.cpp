@@ -5,10 +5,19 @@
 #include <utility>
 
 #include "ssh/log.hpp"
+#include "ssh/scp/scp_records.hpp"
 
 namespace ssh::scp {
 
 namespace {
+
+using records::kMaxSize;
+using records::kModeMask;
+using records::kOwnerAll;
+using records::kOwnerWrite;
+using records::NumberStatus;
+using records::octal_mode;
+using records::parse_decimal;
 
 // ---------------------------------------------------------------------------
 // Command line.
@@ -159,39 +168,6 @@ std::string join_path(const std::string& directory, const std::string& name) {
   if (directory == "/") return "/" + name;
   return directory + "/" + name;
 }
-
-std::string octal_mode(std::uint32_t mode) {
-  std::string text(4, '0');
-  for (int digit = 3; digit >= 0; --digit) {
-    text[static_cast<std::size_t>(digit)] = static_cast<char>('0' + (mode & 7));
-    mode >>= 3;
-  }
-  return text;
-}
-
-// Reads a run of decimal digits at text[pos...] into value (no sign, no
-// overflow past `limit`). Returns false if there is no digit or it is too big.
-enum class NumberStatus { Ok, Missing, TooBig };
-NumberStatus parse_decimal(std::string_view text, std::size_t& pos, std::uint64_t limit,
-                           std::uint64_t& value) {
-  const std::size_t start = pos;
-  value = 0;
-  bool too_big = false;
-  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-    const auto digit = static_cast<std::uint64_t>(text[pos] - '0');
-    if (value > (limit - digit) / 10) too_big = true;
-    if (!too_big) value = value * 10 + digit;
-    ++pos;
-  }
-  if (pos == start) return NumberStatus::Missing;
-  return too_big ? NumberStatus::TooBig : NumberStatus::Ok;
-}
-
-constexpr std::uint64_t kMaxSize =
-    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-constexpr std::uint32_t kOwnerWrite = 0200;
-constexpr std::uint32_t kOwnerAll = 0700;
-constexpr std::uint32_t kModeMask = 07777;
 
 enum class ResponseKind { Ok, Error, Fatal };
 
