@@ -41,7 +41,8 @@ void check_stdin(const SshServer& server, std::uintmax_t bytes, const SshCall& c
   run.stdin_file = input;
   run.timeout = volume_timeout(bytes);
   auto hashed = run_ssh(server, "sha256sum", call, run);
-  EXPECT_TRUE(hashed.exited_with(0)) << server.name() << ": " << hashed.describe();
+  EXPECT_TRUE(hashed.exited_with(0)) << server.name() << ": " << hashed.describe() << "\n"
+                                     << server.log();
   EXPECT_EQ(hashed.out, expected + "  -\n") << server.name();
 
   RunOptions nothing;
@@ -60,7 +61,8 @@ void check_stdout_volume(const SshServer& server, std::uintmax_t bytes, const Ss
   run.timeout = volume_timeout(bytes);
   run.stdout_sink = [&](std::string_view chunk) { received.update(chunk); };
   auto result = run_ssh(server, "cat " + shell_quote({file.string()}), call, run);
-  EXPECT_TRUE(result.exited_with(0)) << server.name() << ": " << result.describe();
+  EXPECT_TRUE(result.exited_with(0)) << server.name() << ": " << result.describe() << "\n"
+                                     << server.log();
   EXPECT_EQ(received.size(), bytes) << server.name();
   EXPECT_EQ(received.hex(), expected) << server.name();
 }
