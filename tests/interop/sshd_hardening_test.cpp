@@ -6,11 +6,13 @@
 // OpenSSH's ssh and raw sockets.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -389,18 +391,25 @@ TEST(LimactlSshdHardening, FloodBeyondMaxStartupsIsRefusedWhileAnAuthenticatedUs
 }
 
 // 200 connections open at once, each running an exec that holds its
-// connection until every one of them has started: the test lifts a
-// barrier file only when the server has logged all 200 commands, so all
-// 200 were authenticated and running at the same time. MaxStartups=200
-// because the 200 handshakes overlap (the default cap, 100, would rightly
-// refuse some of them).
+// connection until every one of them has started: the commands block
+// reading a line from a FIFO, and the test writes the 200 lines only when
+// the server has logged all 200 commands, so all 200 were authenticated and
+// running at the same time. (Blocking, not polling: 200 shells forking
+// `sleep` every second starved the tests running beside this one.)
+// MaxStartups=200 because the 200 handshakes overlap (the default cap, 100,
+// would rightly refuse some of them).
 TEST(LimactlSshdHardening, TwoHundredConcurrentConnectionsEachRunAnExec) {
   constexpr int kConnections = 200;
   LimactlSshServerOptions options;
   options.options = {"MaxStartups=200"};
   LimactlSshServer server(options);
   TempDir scratch("limactl-200");
-  const auto barrier = scratch.path() / "all-started";
+  const auto barrier = scratch.path() / "barrier";
+  ASSERT_EQ(::mkfifo(barrier.c_str(), 0600), 0) << std::strerror(errno);
+  // Held open for reading and writing, so a command's open never waits for
+  // a writer and its read waits for its line.
+  const int barrier_fd = ::open(barrier.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(barrier_fd, 0) << std::strerror(errno);
   std::mutex mutex;
   std::vector<std::string> failures;
   std::atomic<int> correct{0};
@@ -410,8 +419,8 @@ TEST(LimactlSshdHardening, TwoHundredConcurrentConnectionsEachRunAnExec) {
     clients.emplace_back([&, n] {
       RunOptions run;
       run.timeout = 300s;
-      const auto command = "echo " + std::to_string(n) + "; until [ -e " + barrier.string() +
-                           " ]; do sleep 1; done; echo released";
+      const auto command =
+          "echo " + std::to_string(n) + "; read line < " + barrier.string() + "; echo released";
       const auto result = run_process(server.ssh_command(command), run);
       if (result.exited_with(0) && result.out == std::to_string(n) + "\nreleased\n") {
         ++correct;
@@ -424,11 +433,15 @@ TEST(LimactlSshdHardening, TwoHundredConcurrentConnectionsEachRunAnExec) {
   // No command can end before the barrier exists, so once the log shows
   // 200 started commands, 200 connections are open at once.
   const bool all_started = eventually(
-      [&] { return count_occurrences(server.log(), "until [ -e ") >= kConnections; }, 240s);
+      [&] { return count_occurrences(server.log(), "; read line < ") >= kConnections; }, 240s);
   const auto all_started_after = seconds_since(start);
-  write_file(barrier, "");
+  // One line per command: the shell's read takes a pipe's bytes one at a
+  // time up to its newline, so each command consumes exactly one.
+  const std::string lines(kConnections, '\n');
+  EXPECT_EQ(::write(barrier_fd, lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
   for (auto& client : clients) client.join();
-  EXPECT_TRUE(all_started) << count_occurrences(server.log(), "until [ -e ")
+  ::close(barrier_fd);
+  EXPECT_TRUE(all_started) << count_occurrences(server.log(), "; read line < ")
                            << " commands started within 240 s";
   std::string listed;
   for (std::size_t i = 0; i < failures.size() && i < 5; ++i) listed += failures[i] + "\n";
