@@ -3,11 +3,14 @@
 #include <botan/auto_rng.h>
 #include <botan/hex.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <cctype>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/client_connection.hpp"
@@ -237,17 +240,54 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
     (void)runner_->start();
   }
 
-  // The SFTP job reports per file; the meter shows one file at a time.
+  // The SFTP job reports per file, several files moving at once; the meter
+  // shows one file at a time, from its first report to the one that says
+  // it is in place (file_finished), then the files that moved meanwhile, in
+  // the order they started. Ending a line on the report that counts the
+  // last byte, as before, drew 100% before the file was closed and renamed,
+  // then a second line for it jumping from 0% to 100%, and dropped the
+  // files that ended while another one was shown.
+  struct MeterFile {
+    std::string path;
+    ProgressMeter::Clock::time_point started;
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;
+    std::optional<ProgressMeter::Clock::time_point> finished;
+  };
+
   void show_progress(const sftp::TransferProgress& progress) {
-    if (shown_file_.empty() || shown_file_ != progress.current_file) {
-      if (!shown_file_.empty()) return;  // another file is on the meter
-      shown_file_ = progress.current_file;
-      meter_.start_file(base_name(shown_file_), progress.file_bytes_total);
+    const auto now = ProgressMeter::Clock::now();
+    auto file = std::find_if(meter_files_.begin(), meter_files_.end(),
+                             [&](const MeterFile& f) { return f.path == progress.current_file; });
+    if (file == meter_files_.end()) {
+      meter_files_.push_back({progress.current_file, now});
+      file = std::prev(meter_files_.end());
     }
-    meter_.update(progress.file_bytes_done);
-    if (progress.file_bytes_done >= progress.file_bytes_total) {
-      meter_.finish_file(true);
-      shown_file_.clear();
+    file->done = progress.file_bytes_done;
+    file->total = progress.file_bytes_total;
+    if (progress.file_finished) file->finished = now;
+    if (file != meter_files_.begin()) return;  // waits for the file on the meter
+    if (!meter_shows_front_) {
+      meter_.start_file(base_name(file->path), file->total, file->started);
+      meter_shows_front_ = true;
+    }
+    meter_.update(file->done);
+    if (!file->finished) return;
+    meter_.finish_file(true);
+    meter_files_.pop_front();
+    meter_shows_front_ = false;
+    // The files that moved meanwhile: the finished ones get their line now,
+    // the first one still moving takes the meter.
+    while (!meter_files_.empty()) {
+      MeterFile& next = meter_files_.front();
+      meter_.start_file(base_name(next.path), next.total, next.started);
+      meter_.update(next.done);
+      if (!next.finished) {
+        meter_shows_front_ = true;
+        break;
+      }
+      meter_.finish_file(true, next.finished);
+      meter_files_.pop_front();
     }
   }
 
@@ -291,7 +331,10 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
   std::unique_ptr<sftp::Client> sftp_client_;
   std::unique_ptr<sftp::TransferJob> job_;
   std::shared_ptr<ssh::net::ChannelProtocolRunner> runner_;
-  std::string shown_file_;
+  // Files reported by the SFTP job and not drawn to their end yet, the one
+  // on the meter first.
+  std::deque<MeterFile> meter_files_;
+  bool meter_shows_front_ = false;
   unsigned errors_shown_ = 0;
   bool done_ = false;
   int exit_code_ = kExitFailure;

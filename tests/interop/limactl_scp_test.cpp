@@ -17,6 +17,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -121,6 +122,100 @@ TEST_P(LimactlScp, UploadAndDownloadA20MiBFile) {
   // Not a terminal: no progress meter on stderr.
   EXPECT_EQ(up.err, "");
   EXPECT_EQ(down.err, "");
+}
+
+// The progress meter as a terminal shows it: limactl runs under script(1)
+// (a pseudo-terminal), each redraw is one line here.
+struct MeterLine {
+  std::string name;
+  int percent = 0;
+  bool finished = false;  // the file's last line: elapsed time instead of "ETA"
+};
+
+std::vector<MeterLine> meter_lines(const std::string& output) {
+  std::vector<MeterLine> lines;
+  std::string current;
+  auto take = [&] {
+    // "NAME   42%   12MB  3.4MB/s 00:05 ETA" or "NAME  100%   20MB  ... 00:01    ".
+    const auto percent_sign = current.find("% ");
+    if (percent_sign != std::string::npos && percent_sign >= 3) {
+      MeterLine line;
+      std::istringstream words(current.substr(0, percent_sign));
+      std::string word;
+      std::vector<std::string> parts;
+      while (words >> word) parts.push_back(word);
+      if (parts.size() >= 2) {
+        line.name = parts.front();
+        line.percent = std::stoi(parts.back());
+        std::string rest = current.substr(percent_sign);
+        while (!rest.empty() && rest.back() == ' ') rest.pop_back();
+        line.finished = !rest.ends_with("ETA");
+        lines.push_back(line);
+      }
+    }
+    current.clear();
+  };
+  for (const char c : output) {
+    if (c == '\r' || c == '\n') {
+      take();
+    } else {
+      current.push_back(c);
+    }
+  }
+  take();
+  return lines;
+}
+
+// Per file: percentages never go back, the one finished line is the file's
+// last and says 100%, and no file is drawn twice.
+void expect_one_monotonic_meter_per_file(const std::vector<MeterLine>& lines,
+                                         const std::vector<std::string>& names) {
+  std::vector<std::string> order;
+  for (const MeterLine& line : lines) {
+    if (order.empty() || order.back() != line.name) order.push_back(line.name);
+  }
+  std::vector<std::string> sorted_order = order;
+  std::sort(sorted_order.begin(), sorted_order.end());
+  EXPECT_EQ(sorted_order, names) << "each file on the meter once, in one stretch";
+  for (const std::string& name : names) {
+    int previous = 0;
+    std::size_t finished_lines = 0;
+    bool seen_finished = false;
+    for (const MeterLine& line : lines) {
+      if (line.name != name) continue;
+      EXPECT_FALSE(seen_finished) << name << ": drawn again after its final line";
+      EXPECT_GE(line.percent, previous) << name;
+      previous = line.percent;
+      if (line.finished) {
+        ++finished_lines;
+        seen_finished = true;
+        EXPECT_EQ(line.percent, 100) << name;
+      }
+    }
+    EXPECT_EQ(finished_lines, 1u) << name;
+  }
+}
+
+TEST_P(LimactlScp, ProgressMeterOnATerminalIsOneMonotonicLinePerFile) {
+  (void)make_random_file(local_ / "first.bin", kFileSize, 31);
+  (void)make_random_file(local_ / "second.bin", kFileSize + 4321, 32);
+  auto under_terminal = [&](const std::vector<std::string>& arguments) {
+    RunOptions options;
+    options.timeout = seconds(300);
+    return run_process(
+        {"script", "-qec", shell_quote(scp_argv(arguments, GetParam())), "/dev/null"}, options);
+  };
+  const ProcessResult up = under_terminal(
+      {(local_ / "first.bin").string(), (local_ / "second.bin").string(), remote_spec(remote_)});
+  ASSERT_TRUE(up.exited_with(0)) << up.describe();
+  expect_one_monotonic_meter_per_file(meter_lines(up.out), {"first.bin", "second.bin"});
+
+  fs::create_directories(local_ / "back");
+  const ProcessResult down =
+      under_terminal({remote_spec(remote_ / "first.bin"), remote_spec(remote_ / "second.bin"),
+                      (local_ / "back").string()});
+  ASSERT_TRUE(down.exited_with(0)) << down.describe();
+  expect_one_monotonic_meter_per_file(meter_lines(down.out), {"first.bin", "second.bin"});
 }
 
 void make_tree(const fs::path& root) {
