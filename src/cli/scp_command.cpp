@@ -19,6 +19,7 @@
 #include "platform/scp_local_files.hpp"
 #include "sftp/client.hpp"
 #include "sftp/local_file_system.hpp"
+#include "sftp/remote_glob.hpp"
 #include "sftp/transfer.hpp"
 #include "ssh/asio/channel_protocol_runner.hpp"
 #include "ssh/asio/client_driver.hpp"
@@ -228,16 +229,58 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
         job_->start();
       });
     } else {
-      const bool is_directory = fs::is_directory(plan_.target);
-      for (const std::string& source : plan_.sources) {
-        const std::string remote = sftp_remote_path(source);
-        const std::string local =
-            is_directory ? (fs::path(plan_.target) / base_name(remote)).string() : plan_.target;
-        job_->add_get(remote, sftp_local_path(local));
-      }
-      job_->start();
+      expand_sources(0, {});
     }
     (void)runner_->start();
+  }
+
+  // As OpenSSH's scp in SFTP mode: remote wildcards are expanded through
+  // READDIR (the server has no shell), one source after the other, keeping
+  // the order the user gave.
+  void expand_sources(std::size_t index, std::vector<std::string> expanded) {
+    if (index == plan_.sources.size()) {
+      start_downloads(expanded);
+      return;
+    }
+    const std::string source = sftp_remote_path(plan_.sources[index]);
+    if (!sftp::has_glob_magic(source)) {
+      expanded.push_back(source);
+      expand_sources(index + 1, std::move(expanded));
+      return;
+    }
+    sftp::expand_remote_glob(
+        *sftp_client_, source,
+        [this, index, source, expanded = std::move(expanded)](
+            sftp::ClientResult<std::vector<std::string>> matches) mutable {
+          if (!matches) {
+            // The session is gone; the runner reports why.
+            source_failed_ = true;
+            return;
+          }
+          if (matches->empty()) {
+            on_error("scp: " + plan_.sources[index] + ": No such file or directory");
+            source_failed_ = true;
+          }
+          expanded.insert(expanded.end(), matches->begin(), matches->end());
+          expand_sources(index + 1, std::move(expanded));
+        });
+  }
+
+  void start_downloads(const std::vector<std::string>& remotes) {
+    const bool is_directory = fs::is_directory(plan_.target);
+    if (remotes.size() > 1 && !is_directory) {
+      on_error("scp: Multiple files match pattern, but destination \"" + plan_.target +
+               "\" is not a directory");
+      source_failed_ = true;
+      sftp_client_->finish();
+      return;
+    }
+    for (const std::string& remote : remotes) {
+      const std::string local =
+          is_directory ? (fs::path(plan_.target) / base_name(remote)).string() : plan_.target;
+      job_->add_get(remote, sftp_local_path(local));
+    }
+    job_->start();
   }
 
   // The SFTP job reports per file, several files moving at once; the meter
@@ -306,7 +349,7 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
     if (cli_.legacy_protocol) {
       // The remote scp counts failures it told us about in its exit status.
       if (result.exit_status && *result.exit_status != 0) ok = false;
-    } else if (!job_ || !job_->succeeded()) {
+    } else if (!job_ || !job_->succeeded() || source_failed_) {
       ok = false;
       if (errors_shown_ == 0) on_error("scp: the transfer did not complete");
     }
@@ -335,6 +378,8 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
   // on the meter first.
   std::deque<MeterFile> meter_files_;
   bool meter_shows_front_ = false;
+  // A remote pattern matched nothing (or could not be expanded).
+  bool source_failed_ = false;
   unsigned errors_shown_ = 0;
   bool done_ = false;
   int exit_code_ = kExitFailure;

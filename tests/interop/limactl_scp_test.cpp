@@ -378,6 +378,59 @@ TEST_P(LimactlScp, KilledUploadLeavesNoFileUnderTheFinalNameExceptWithO) {
   EXPECT_EQ(sha256_file(remote_ / "big.bin"), sha);
 }
 
+// Remote wildcards: SFTP mode expands them through READDIR (as OpenSSH's
+// scp does), -O leaves them to the remote shell; both must pick the same
+// files. Hidden names are only matched by a pattern starting with '.'.
+TEST_P(LimactlScp, RemoteWildcardsAreExpandedLikeOpenSsh) {
+  fs::create_directories(remote_ / "dir/sub");
+  for (const char* name : {"a.txt", "b.txt", "c.log", "ab.txt", ".hidden.txt", "sub/d.txt"}) {
+    write_file(remote_ / "dir" / name, "content of " + fs::path(name).filename().string());
+  }
+  auto fetched = [&](const std::string& pattern) {
+    const fs::path into = local_ / ("into-" + std::to_string(std::hash<std::string>{}(pattern)));
+    fs::create_directories(into);
+    const ProcessResult copy = scp({remote_spec(remote_) + "/" + pattern, into.string()});
+    EXPECT_TRUE(copy.exited_with(0)) << pattern << "\n" << copy.describe();
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(into)) {
+      const std::string name = entry.path().filename().string();
+      EXPECT_EQ(read_file(entry.path()), "content of " + name) << name;
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(fetched("dir/*.txt"), (Names{"a.txt", "ab.txt", "b.txt"}));
+  EXPECT_EQ(fetched("dir/?.txt"), (Names{"a.txt", "b.txt"}));
+  EXPECT_EQ(fetched("dir/[a-b].*"), (Names{"a.txt", "b.txt"}));
+  EXPECT_EQ(fetched("dir/[!as]*"), (Names{"b.txt", "c.log"}));
+  EXPECT_EQ(fetched("dir/.h*"), (Names{".hidden.txt"}));
+  // A wildcard in a directory component, a literal last one.
+  EXPECT_EQ(fetched("d?r/s*/d.txt"), (Names{"d.txt"}));
+  // Several patterns, one of them plain.
+  fs::create_directories(local_ / "several");
+  const ProcessResult several =
+      scp({remote_spec(remote_ / "dir/*.log"), remote_spec(remote_ / "dir/a.txt"),
+           (local_ / "several").string()});
+  ASSERT_TRUE(several.exited_with(0)) << several.describe();
+  EXPECT_TRUE(fs::exists(local_ / "several/c.log"));
+  EXPECT_TRUE(fs::exists(local_ / "several/a.txt"));
+}
+
+TEST_P(LimactlScp, RemoteWildcardWithoutMatchIsAnError) {
+  fs::create_directories(remote_ / "dir");
+  write_file(remote_ / "dir/a.txt", "a");
+  fs::create_directories(local_ / "into");
+  const fs::path pattern = remote_ / "dir/*.none";
+  const ProcessResult copy = scp({remote_spec(pattern), (local_ / "into").string()});
+  EXPECT_TRUE(copy.exited_with(1)) << copy.describe();
+  EXPECT_NE(copy.err.find("scp: " + pattern.string() + ": No such file or directory"),
+            std::string::npos)
+      << copy.describe();
+  EXPECT_TRUE(fs::is_empty(local_ / "into"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, LimactlScp, ::testing::Values(Mode::Sftp, Mode::Legacy), mode_name);
 
 }  // namespace
