@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <asio.hpp>
 #include <cctype>
+#include <csignal>
 #include <deque>
 #include <filesystem>
 #include <iostream>
@@ -521,9 +522,27 @@ int run_scp_command(const ScpCommandOptions& cli) {
     failure = error;
     io.stop();
   });
+  // A signal ends the copy like a lost connection: with -O, the download's
+  // temporary file goes away with the scp protocol object (run, below);
+  // SFTP mode keeps its partial file for --resume. The final name is never
+  // written before a file is complete.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+#ifdef SIGHUP
+  signals.add(SIGHUP);
+#endif
+  std::optional<int> killed_by;
+  signals.async_wait([&](std::error_code error, int signal) {
+    if (error) return;
+    killed_by = signal;
+    io.stop();
+  });
   driver.connect(connect_options(prepared.options));
   io.run();
 
+  if (killed_by) {
+    ssh::log::get("scp")->info("Killed by signal {}.", *killed_by);
+    return kExitFailure;
+  }
   if (!run->done()) {
     std::cerr << connection_failure_message(failure) << "\n";
     return kExitFailure;

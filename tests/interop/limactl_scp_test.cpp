@@ -16,7 +16,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -315,6 +317,11 @@ void kill_mid_copy(const Argv& argv, const std::function<std::uintmax_t()>& copi
   EXPECT_TRUE(copy.status_text().starts_with("killed by signal 9")) << copy.status_text();
 }
 
+std::string read_file_or_empty(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 std::uintmax_t size_of_partials(const fs::path& directory) {
   std::uintmax_t total = 0;
   std::error_code error;
@@ -432,6 +439,89 @@ TEST_P(LimactlScp, RemoteWildcardWithoutMatchIsAnError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, LimactlScp, ::testing::Values(Mode::Sftp, Mode::Legacy), mode_name);
+
+// scp -O downloads interrupted by a signal or a lost connection: as with
+// OpenSSH, the temporary file goes away and a file already under the final
+// name keeps its old contents.
+class LimactlScpLegacyInterrupted : public LimactlScp {
+ protected:
+  // Starts the download of remote big.bin over local big.bin (which holds
+  // "old"), waits for the temporary file to hold a few MiB, calls
+  // `interrupt` with limactl's pid, and returns how limactl ended.
+  std::string interrupted_download(const std::function<void(pid_t)>& interrupt) {
+    (void)make_random_file(remote_ / "big.bin", kFaultFileSize, 23);
+    write_file(local_ / "big.bin", "old");
+    const Argv argv = scp_argv({remote_spec(remote_ / "big.bin"), local_.string()}, Mode::Legacy);
+    SpawnOptions spawn;
+    const fs::path log = dir_.path() / "copy.log";
+    spawn.output_file = log;
+    BackgroundProcess copy(argv, spawn);
+    const auto deadline = std::chrono::steady_clock::now() + seconds(120);
+    while (size_of_partials(local_) < 8 * 1024 * 1024) {
+      if (!copy.running()) {
+        ADD_FAILURE() << "the copy ended before it was interrupted: " << copy.status_text() << "\n"
+                      << read_file(log);
+        return copy.status_text();
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "no progress: " << read_file(log);
+        return copy.status_text();
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    interrupt(copy.pid());
+    for (int i = 0; i < 2000 && copy.running(); ++i) std::this_thread::sleep_for(milliseconds(5));
+    return copy.status_text();
+  }
+
+  void expect_clean_local_directory() {
+    EXPECT_EQ(read_file(local_ / "big.bin"), "old");
+    EXPECT_TRUE(leftovers(local_).empty()) << leftovers(local_).front();
+  }
+};
+
+TEST_F(LimactlScpLegacyInterrupted, SigintRemovesTheTemporaryFile) {
+  const std::string ended =
+      interrupted_download([](pid_t pid) { ASSERT_EQ(::kill(pid, SIGINT), 0); });
+  EXPECT_EQ(ended, "exited with status 1");
+  expect_clean_local_directory();
+}
+
+TEST_F(LimactlScpLegacyInterrupted, SigtermRemovesTheTemporaryFile) {
+  const std::string ended =
+      interrupted_download([](pid_t pid) { ASSERT_EQ(::kill(pid, SIGTERM), 0); });
+  EXPECT_EQ(ended, "exited with status 1");
+  expect_clean_local_directory();
+}
+
+// The parent of the remote `scp -f` is sshd's process for the connection:
+// killing it drops the TCP connection under limactl.
+TEST_F(LimactlScpLegacyInterrupted, LostConnectionRemovesTheTemporaryFile) {
+  const std::string remote_path = (remote_ / "big.bin").string();
+  const std::string ended = interrupted_download([&](pid_t) {
+    std::optional<pid_t> connection;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string command = read_file_or_empty(entry.path() / "cmdline");
+      std::replace(command.begin(), command.end(), '\0', ' ');
+      if (command.starts_with("scp ") && command.find(" -f ") != std::string::npos &&
+          command.find(remote_path) != std::string::npos) {
+        const std::string stat = read_file_or_empty(entry.path() / "stat");
+        // "pid (comm) state ppid ...": comm may hold spaces, so after the ')'.
+        std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+        char state = 0;
+        pid_t parent = 0;
+        fields >> state >> parent;
+        connection = parent;
+      }
+    }
+    ASSERT_TRUE(connection.has_value()) << "no remote scp -f for " << remote_path;
+    ASSERT_EQ(::kill(*connection, SIGKILL), 0);
+  });
+  EXPECT_EQ(ended, "exited with status 1");
+  expect_clean_local_directory();
+}
 
 }  // namespace
 }  // namespace testing_support
