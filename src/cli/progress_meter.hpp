@@ -18,6 +18,8 @@ class ProgressMeter {
 
   explicit ProgressMeter(bool enabled) : enabled_(enabled) {}
 
+  bool enabled() const { return enabled_; }
+
   // `started`: when the file's bytes began to move, if before now (a file
   // that waited for the meter while another one was shown).
   void start_file(std::string_view name, std::uint64_t size,

@@ -300,6 +300,8 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
   };
 
   void show_progress(const sftp::TransferProgress& progress) {
+    // Nothing to draw: no bookkeeping either (a -r copy reports every file).
+    if (!meter_.enabled()) return;
     const auto now = ProgressMeter::Clock::now();
     auto file = std::find_if(meter_files_.begin(), meter_files_.end(),
                              [&](const MeterFile& f) { return f.path == progress.current_file; });
