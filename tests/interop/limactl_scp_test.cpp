@@ -9,6 +9,10 @@
 // in the middle of a copy: nothing is left under the final name (except
 // for -O uploads, which the remote scp writes in place, as with OpenSSH's
 // scp -O); a --resume run (SFTP mode) then completes with the right SHA-256.
+// Also: remote wildcards (both modes pick the same files; no match is an
+// error), the progress meter under a pseudo-terminal (one monotonic line per
+// file), and -O downloads ended by SIGINT, SIGTERM or a lost connection
+// (no temporary file left, the old destination untouched).
 
 #include <gtest/gtest.h>
 #include <signal.h>
