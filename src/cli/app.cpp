@@ -5,6 +5,7 @@
 
 #include "cli/keygen_command.hpp"
 #include "cli/scp_command.hpp"
+#include "cli/sftp_command.hpp"
 #include "cli/sftp_server_command.hpp"
 #include "cli/ssh_command.hpp"
 #include "cli/sshd_command.hpp"
@@ -26,6 +27,8 @@ int run_limactl(int argc, char** argv) {
   setup_sftp_server_command(app, sftp_server_options);
   ScpCommandOptions scp_options;
   setup_scp_command(app, scp_options);
+  SftpCommandOptions sftp_options;
+  setup_sftp_command(app, sftp_options);
 
   try {
     app.parse(argc, argv);
@@ -37,6 +40,7 @@ int run_limactl(int argc, char** argv) {
   if (app.got_subcommand("sshd")) return run_sshd_command(sshd_options);
   if (app.got_subcommand("sftp-server")) return run_sftp_server_command(sftp_server_options);
   if (app.got_subcommand("scp")) return run_scp_command(scp_options);
+  if (app.got_subcommand("sftp")) return run_sftp_command(sftp_options);
   return 0;
 }
 

@@ -68,13 +68,14 @@ std::string ProgressMeter::render(std::string_view name, std::uint64_t done, std
   return line + tail;
 }
 
-void ProgressMeter::start_file(std::string_view name, std::uint64_t size) {
+void ProgressMeter::start_file(std::string_view name, std::uint64_t size,
+                               std::optional<Clock::time_point> started) {
   if (!enabled_) return;
   name_ = std::string(name);
   size_ = size;
   done_ = 0;
   active_ = true;
-  started_ = Clock::now();
+  started_ = started.value_or(Clock::now());
   last_draw_ = Clock::time_point{};
   draw(false);
 }
@@ -85,10 +86,10 @@ void ProgressMeter::update(std::uint64_t bytes_done) {
   if (Clock::now() - last_draw_ >= kRedrawInterval) draw(false);
 }
 
-void ProgressMeter::finish_file(bool ok) {
+void ProgressMeter::finish_file(bool ok, std::optional<Clock::time_point> ended) {
   if (!enabled_ || !active_) return;
   if (ok) done_ = size_;
-  draw(true);
+  draw(true, ended.value_or(Clock::now()));
   std::cerr << "\n" << std::flush;
   line_open_ = false;
   active_ = false;
@@ -100,9 +101,8 @@ void ProgressMeter::break_line() {
   line_open_ = false;
 }
 
-void ProgressMeter::draw(bool finished) {
-  const auto now = Clock::now();
-  last_draw_ = now;
+void ProgressMeter::draw(bool finished, Clock::time_point now) {
+  last_draw_ = Clock::now();
   line_open_ = true;
   const double seconds = std::chrono::duration<double>(now - started_).count();
   const double rate = seconds > 0.0 ? static_cast<double>(done_) / seconds : 0.0;

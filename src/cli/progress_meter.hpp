@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,11 +18,17 @@ class ProgressMeter {
 
   explicit ProgressMeter(bool enabled) : enabled_(enabled) {}
 
-  void start_file(std::string_view name, std::uint64_t size);
+  bool enabled() const { return enabled_; }
+
+  // `started`: when the file's bytes began to move, if before now (a file
+  // that waited for the meter while another one was shown).
+  void start_file(std::string_view name, std::uint64_t size,
+                  std::optional<Clock::time_point> started = {});
   // Redraws at most a few times a second.
   void update(std::uint64_t bytes_done);
-  // The final line for the file (100% and the elapsed time on success).
-  void finish_file(bool ok);
+  // The final line for the file (100% and the elapsed time on success);
+  // `ended`: when it was done, if before now.
+  void finish_file(bool ok, std::optional<Clock::time_point> ended = {});
   // Ends a partly drawn line so a message can go below it; the next update
   // draws a fresh one.
   void break_line();
@@ -32,7 +39,7 @@ class ProgressMeter {
                             std::size_t columns);
 
  private:
-  void draw(bool finished);
+  void draw(bool finished, Clock::time_point now = Clock::now());
 
   bool enabled_;
   bool active_ = false;

@@ -3,11 +3,15 @@
 #include <botan/auto_rng.h>
 #include <botan/hex.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <cctype>
+#include <csignal>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/client_connection.hpp"
@@ -16,6 +20,7 @@
 #include "platform/scp_local_files.hpp"
 #include "sftp/client.hpp"
 #include "sftp/local_file_system.hpp"
+#include "sftp/remote_glob.hpp"
 #include "sftp/transfer.hpp"
 #include "ssh/asio/channel_protocol_runner.hpp"
 #include "ssh/asio/client_driver.hpp"
@@ -225,29 +230,110 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
         job_->start();
       });
     } else {
-      const bool is_directory = fs::is_directory(plan_.target);
-      for (const std::string& source : plan_.sources) {
-        const std::string remote = sftp_remote_path(source);
-        const std::string local =
-            is_directory ? (fs::path(plan_.target) / base_name(remote)).string() : plan_.target;
-        job_->add_get(remote, sftp_local_path(local));
-      }
-      job_->start();
+      expand_sources(0, {});
     }
     (void)runner_->start();
   }
 
-  // The SFTP job reports per file; the meter shows one file at a time.
-  void show_progress(const sftp::TransferProgress& progress) {
-    if (shown_file_.empty() || shown_file_ != progress.current_file) {
-      if (!shown_file_.empty()) return;  // another file is on the meter
-      shown_file_ = progress.current_file;
-      meter_.start_file(base_name(shown_file_), progress.file_bytes_total);
+  // As OpenSSH's scp in SFTP mode: remote wildcards are expanded through
+  // READDIR (the server has no shell), one source after the other, keeping
+  // the order the user gave.
+  void expand_sources(std::size_t index, std::vector<std::string> expanded) {
+    if (index == plan_.sources.size()) {
+      start_downloads(expanded);
+      return;
     }
-    meter_.update(progress.file_bytes_done);
-    if (progress.file_bytes_done >= progress.file_bytes_total) {
-      meter_.finish_file(true);
-      shown_file_.clear();
+    const std::string source = sftp_remote_path(plan_.sources[index]);
+    if (!sftp::has_glob_magic(source)) {
+      expanded.push_back(source);
+      expand_sources(index + 1, std::move(expanded));
+      return;
+    }
+    sftp::expand_remote_glob(
+        *sftp_client_, source,
+        [this, index, source, expanded = std::move(expanded)](
+            sftp::ClientResult<std::vector<std::string>> matches) mutable {
+          if (!matches) {
+            // The session is gone; the runner reports why.
+            source_failed_ = true;
+            return;
+          }
+          if (matches->empty()) {
+            on_error("scp: " + plan_.sources[index] + ": No such file or directory");
+            source_failed_ = true;
+          }
+          expanded.insert(expanded.end(), matches->begin(), matches->end());
+          expand_sources(index + 1, std::move(expanded));
+        });
+  }
+
+  void start_downloads(const std::vector<std::string>& remotes) {
+    const bool is_directory = fs::is_directory(plan_.target);
+    if (remotes.size() > 1 && !is_directory) {
+      on_error("scp: Multiple files match pattern, but destination \"" + plan_.target +
+               "\" is not a directory");
+      source_failed_ = true;
+      sftp_client_->finish();
+      return;
+    }
+    for (const std::string& remote : remotes) {
+      const std::string local =
+          is_directory ? (fs::path(plan_.target) / base_name(remote)).string() : plan_.target;
+      job_->add_get(remote, sftp_local_path(local));
+    }
+    job_->start();
+  }
+
+  // The SFTP job reports per file, several files moving at once; the meter
+  // shows one file at a time, from its first report to the one that says
+  // it is in place (file_finished), then the files that moved meanwhile, in
+  // the order they started. Ending a line on the report that counts the
+  // last byte, as before, drew 100% before the file was closed and renamed,
+  // then a second line for it jumping from 0% to 100%, and dropped the
+  // files that ended while another one was shown.
+  struct MeterFile {
+    std::string path;
+    ProgressMeter::Clock::time_point started;
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;
+    std::optional<ProgressMeter::Clock::time_point> finished;
+  };
+
+  void show_progress(const sftp::TransferProgress& progress) {
+    // Nothing to draw: no bookkeeping either (a -r copy reports every file).
+    if (!meter_.enabled()) return;
+    const auto now = ProgressMeter::Clock::now();
+    auto file = std::find_if(meter_files_.begin(), meter_files_.end(),
+                             [&](const MeterFile& f) { return f.path == progress.current_file; });
+    if (file == meter_files_.end()) {
+      meter_files_.push_back({progress.current_file, now});
+      file = std::prev(meter_files_.end());
+    }
+    file->done = progress.file_bytes_done;
+    file->total = progress.file_bytes_total;
+    if (progress.file_finished) file->finished = now;
+    if (file != meter_files_.begin()) return;  // waits for the file on the meter
+    if (!meter_shows_front_) {
+      meter_.start_file(base_name(file->path), file->total, file->started);
+      meter_shows_front_ = true;
+    }
+    meter_.update(file->done);
+    if (!file->finished) return;
+    meter_.finish_file(true);
+    meter_files_.pop_front();
+    meter_shows_front_ = false;
+    // The files that moved meanwhile: the finished ones get their line now,
+    // the first one still moving takes the meter.
+    while (!meter_files_.empty()) {
+      MeterFile& next = meter_files_.front();
+      meter_.start_file(base_name(next.path), next.total, next.started);
+      meter_.update(next.done);
+      if (!next.finished) {
+        meter_shows_front_ = true;
+        break;
+      }
+      meter_.finish_file(true, next.finished);
+      meter_files_.pop_front();
     }
   }
 
@@ -266,7 +352,7 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
     if (cli_.legacy_protocol) {
       // The remote scp counts failures it told us about in its exit status.
       if (result.exit_status && *result.exit_status != 0) ok = false;
-    } else if (!job_ || !job_->succeeded()) {
+    } else if (!job_ || !job_->succeeded() || source_failed_) {
       ok = false;
       if (errors_shown_ == 0) on_error("scp: the transfer did not complete");
     }
@@ -291,7 +377,12 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
   std::unique_ptr<sftp::Client> sftp_client_;
   std::unique_ptr<sftp::TransferJob> job_;
   std::shared_ptr<ssh::net::ChannelProtocolRunner> runner_;
-  std::string shown_file_;
+  // Files reported by the SFTP job and not drawn to their end yet, the one
+  // on the meter first.
+  std::deque<MeterFile> meter_files_;
+  bool meter_shows_front_ = false;
+  // A remote pattern matched nothing (or could not be expanded).
+  bool source_failed_ = false;
   unsigned errors_shown_ = 0;
   bool done_ = false;
   int exit_code_ = kExitFailure;
@@ -433,9 +524,27 @@ int run_scp_command(const ScpCommandOptions& cli) {
     failure = error;
     io.stop();
   });
+  // A signal ends the copy like a lost connection: with -O, the download's
+  // temporary file goes away with the scp protocol object (run, below);
+  // SFTP mode keeps its partial file for --resume. The final name is never
+  // written before a file is complete.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+#ifdef SIGHUP
+  signals.add(SIGHUP);
+#endif
+  std::optional<int> killed_by;
+  signals.async_wait([&](std::error_code error, int signal) {
+    if (error) return;
+    killed_by = signal;
+    io.stop();
+  });
   driver.connect(connect_options(prepared.options));
   io.run();
 
+  if (killed_by) {
+    ssh::log::get("scp")->info("Killed by signal {}.", *killed_by);
+    return kExitFailure;
+  }
   if (!run->done()) {
     std::cerr << connection_failure_message(failure) << "\n";
     return kExitFailure;

@@ -39,6 +39,11 @@ inline constexpr const char* kPartialSuffix = ".limactl-partial";
 // ".NAME.limactl-partial" next to path (the name used while copying).
 std::string partial_path(const std::string& path);
 
+// Bytes count as done once the destination has them: for a put, when the
+// server acknowledged the WRITE (it wrote them); for a get, when they were
+// written to the local partial file. Not when read from the source: those
+// run ahead by up to max_requests_in_flight chunks (16 MiB with OpenSSH's
+// limits), so a meter would sit at 100% while they are still on the way.
 struct TransferProgress {
   // The file whose bytes just moved (its source path).
   std::string current_file;

@@ -9,6 +9,10 @@
 // in the middle of a copy: nothing is left under the final name (except
 // for -O uploads, which the remote scp writes in place, as with OpenSSH's
 // scp -O); a --resume run (SFTP mode) then completes with the right SHA-256.
+// Also: remote wildcards (both modes pick the same files; no match is an
+// error), the progress meter under a pseudo-terminal (one monotonic line per
+// file), and -O downloads ended by SIGINT, SIGTERM or a lost connection
+// (no temporary file left, the old destination untouched).
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -16,7 +20,10 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -123,6 +130,100 @@ TEST_P(LimactlScp, UploadAndDownloadA20MiBFile) {
   EXPECT_EQ(down.err, "");
 }
 
+// The progress meter as a terminal shows it: limactl runs under script(1)
+// (a pseudo-terminal), each redraw is one line here.
+struct MeterLine {
+  std::string name;
+  int percent = 0;
+  bool finished = false;  // the file's last line: elapsed time instead of "ETA"
+};
+
+std::vector<MeterLine> meter_lines(const std::string& output) {
+  std::vector<MeterLine> lines;
+  std::string current;
+  auto take = [&] {
+    // "NAME   42%   12MB  3.4MB/s 00:05 ETA" or "NAME  100%   20MB  ... 00:01    ".
+    const auto percent_sign = current.find("% ");
+    if (percent_sign != std::string::npos && percent_sign >= 3) {
+      MeterLine line;
+      std::istringstream words(current.substr(0, percent_sign));
+      std::string word;
+      std::vector<std::string> parts;
+      while (words >> word) parts.push_back(word);
+      if (parts.size() >= 2) {
+        line.name = parts.front();
+        line.percent = std::stoi(parts.back());
+        std::string rest = current.substr(percent_sign);
+        while (!rest.empty() && rest.back() == ' ') rest.pop_back();
+        line.finished = !rest.ends_with("ETA");
+        lines.push_back(line);
+      }
+    }
+    current.clear();
+  };
+  for (const char c : output) {
+    if (c == '\r' || c == '\n') {
+      take();
+    } else {
+      current.push_back(c);
+    }
+  }
+  take();
+  return lines;
+}
+
+// Per file: percentages never go back, the one finished line is the file's
+// last and says 100%, and no file is drawn twice.
+void expect_one_monotonic_meter_per_file(const std::vector<MeterLine>& lines,
+                                         const std::vector<std::string>& names) {
+  std::vector<std::string> order;
+  for (const MeterLine& line : lines) {
+    if (order.empty() || order.back() != line.name) order.push_back(line.name);
+  }
+  std::vector<std::string> sorted_order = order;
+  std::sort(sorted_order.begin(), sorted_order.end());
+  EXPECT_EQ(sorted_order, names) << "each file on the meter once, in one stretch";
+  for (const std::string& name : names) {
+    int previous = 0;
+    std::size_t finished_lines = 0;
+    bool seen_finished = false;
+    for (const MeterLine& line : lines) {
+      if (line.name != name) continue;
+      EXPECT_FALSE(seen_finished) << name << ": drawn again after its final line";
+      EXPECT_GE(line.percent, previous) << name;
+      previous = line.percent;
+      if (line.finished) {
+        ++finished_lines;
+        seen_finished = true;
+        EXPECT_EQ(line.percent, 100) << name;
+      }
+    }
+    EXPECT_EQ(finished_lines, 1u) << name;
+  }
+}
+
+TEST_P(LimactlScp, ProgressMeterOnATerminalIsOneMonotonicLinePerFile) {
+  (void)make_random_file(local_ / "first.bin", kFileSize, 31);
+  (void)make_random_file(local_ / "second.bin", kFileSize + 4321, 32);
+  auto under_terminal = [&](const std::vector<std::string>& arguments) {
+    RunOptions options;
+    options.timeout = seconds(300);
+    return run_process(
+        {"script", "-qec", shell_quote(scp_argv(arguments, GetParam())), "/dev/null"}, options);
+  };
+  const ProcessResult up = under_terminal(
+      {(local_ / "first.bin").string(), (local_ / "second.bin").string(), remote_spec(remote_)});
+  ASSERT_TRUE(up.exited_with(0)) << up.describe();
+  expect_one_monotonic_meter_per_file(meter_lines(up.out), {"first.bin", "second.bin"});
+
+  fs::create_directories(local_ / "back");
+  const ProcessResult down =
+      under_terminal({remote_spec(remote_ / "first.bin"), remote_spec(remote_ / "second.bin"),
+                      (local_ / "back").string()});
+  ASSERT_TRUE(down.exited_with(0)) << down.describe();
+  expect_one_monotonic_meter_per_file(meter_lines(down.out), {"first.bin", "second.bin"});
+}
+
 void make_tree(const fs::path& root) {
   fs::create_directories(root / "sub/deeper");
   fs::create_directories(root / "empty");
@@ -220,6 +321,11 @@ void kill_mid_copy(const Argv& argv, const std::function<std::uintmax_t()>& copi
   EXPECT_TRUE(copy.status_text().starts_with("killed by signal 9")) << copy.status_text();
 }
 
+std::string read_file_or_empty(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 std::uintmax_t size_of_partials(const fs::path& directory) {
   std::uintmax_t total = 0;
   std::error_code error;
@@ -283,7 +389,143 @@ TEST_P(LimactlScp, KilledUploadLeavesNoFileUnderTheFinalNameExceptWithO) {
   EXPECT_EQ(sha256_file(remote_ / "big.bin"), sha);
 }
 
+// Remote wildcards: SFTP mode expands them through READDIR (as OpenSSH's
+// scp does), -O leaves them to the remote shell; both must pick the same
+// files. Hidden names are only matched by a pattern starting with '.'.
+TEST_P(LimactlScp, RemoteWildcardsAreExpandedLikeOpenSsh) {
+  fs::create_directories(remote_ / "dir/sub");
+  for (const char* name : {"a.txt", "b.txt", "c.log", "ab.txt", ".hidden.txt", "sub/d.txt"}) {
+    write_file(remote_ / "dir" / name, "content of " + fs::path(name).filename().string());
+  }
+  auto fetched = [&](const std::string& pattern) {
+    const fs::path into = local_ / ("into-" + std::to_string(std::hash<std::string>{}(pattern)));
+    fs::create_directories(into);
+    const ProcessResult copy = scp({remote_spec(remote_) + "/" + pattern, into.string()});
+    EXPECT_TRUE(copy.exited_with(0)) << pattern << "\n" << copy.describe();
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(into)) {
+      const std::string name = entry.path().filename().string();
+      EXPECT_EQ(read_file(entry.path()), "content of " + name) << name;
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(fetched("dir/*.txt"), (Names{"a.txt", "ab.txt", "b.txt"}));
+  EXPECT_EQ(fetched("dir/?.txt"), (Names{"a.txt", "b.txt"}));
+  EXPECT_EQ(fetched("dir/[a-b].*"), (Names{"a.txt", "b.txt"}));
+  EXPECT_EQ(fetched("dir/[!as]*"), (Names{"b.txt", "c.log"}));
+  EXPECT_EQ(fetched("dir/.h*"), (Names{".hidden.txt"}));
+  // A wildcard in a directory component, a literal last one.
+  EXPECT_EQ(fetched("d?r/s*/d.txt"), (Names{"d.txt"}));
+  // Several patterns, one of them plain.
+  fs::create_directories(local_ / "several");
+  const ProcessResult several =
+      scp({remote_spec(remote_ / "dir/*.log"), remote_spec(remote_ / "dir/a.txt"),
+           (local_ / "several").string()});
+  ASSERT_TRUE(several.exited_with(0)) << several.describe();
+  EXPECT_TRUE(fs::exists(local_ / "several/c.log"));
+  EXPECT_TRUE(fs::exists(local_ / "several/a.txt"));
+}
+
+TEST_P(LimactlScp, RemoteWildcardWithoutMatchIsAnError) {
+  fs::create_directories(remote_ / "dir");
+  write_file(remote_ / "dir/a.txt", "a");
+  fs::create_directories(local_ / "into");
+  const fs::path pattern = remote_ / "dir/*.none";
+  const ProcessResult copy = scp({remote_spec(pattern), (local_ / "into").string()});
+  EXPECT_TRUE(copy.exited_with(1)) << copy.describe();
+  EXPECT_NE(copy.err.find("scp: " + pattern.string() + ": No such file or directory"),
+            std::string::npos)
+      << copy.describe();
+  EXPECT_TRUE(fs::is_empty(local_ / "into"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, LimactlScp, ::testing::Values(Mode::Sftp, Mode::Legacy), mode_name);
+
+// scp -O downloads interrupted by a signal or a lost connection: as with
+// OpenSSH, the temporary file goes away and a file already under the final
+// name keeps its old contents.
+class LimactlScpLegacyInterrupted : public LimactlScp {
+ protected:
+  // Starts the download of remote big.bin over local big.bin (which holds
+  // "old"), waits for the temporary file to hold a few MiB, calls
+  // `interrupt` with limactl's pid, and returns how limactl ended.
+  std::string interrupted_download(const std::function<void(pid_t)>& interrupt) {
+    (void)make_random_file(remote_ / "big.bin", kFaultFileSize, 23);
+    write_file(local_ / "big.bin", "old");
+    const Argv argv = scp_argv({remote_spec(remote_ / "big.bin"), local_.string()}, Mode::Legacy);
+    SpawnOptions spawn;
+    const fs::path log = dir_.path() / "copy.log";
+    spawn.output_file = log;
+    BackgroundProcess copy(argv, spawn);
+    const auto deadline = std::chrono::steady_clock::now() + seconds(120);
+    while (size_of_partials(local_) < 8 * 1024 * 1024) {
+      if (!copy.running()) {
+        ADD_FAILURE() << "the copy ended before it was interrupted: " << copy.status_text() << "\n"
+                      << read_file(log);
+        return copy.status_text();
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "no progress: " << read_file(log);
+        return copy.status_text();
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    interrupt(copy.pid());
+    for (int i = 0; i < 2000 && copy.running(); ++i) std::this_thread::sleep_for(milliseconds(5));
+    return copy.status_text();
+  }
+
+  void expect_clean_local_directory() {
+    EXPECT_EQ(read_file(local_ / "big.bin"), "old");
+    EXPECT_TRUE(leftovers(local_).empty()) << leftovers(local_).front();
+  }
+};
+
+TEST_F(LimactlScpLegacyInterrupted, SigintRemovesTheTemporaryFile) {
+  const std::string ended =
+      interrupted_download([](pid_t pid) { ASSERT_EQ(::kill(pid, SIGINT), 0); });
+  EXPECT_EQ(ended, "exited with status 1");
+  expect_clean_local_directory();
+}
+
+TEST_F(LimactlScpLegacyInterrupted, SigtermRemovesTheTemporaryFile) {
+  const std::string ended =
+      interrupted_download([](pid_t pid) { ASSERT_EQ(::kill(pid, SIGTERM), 0); });
+  EXPECT_EQ(ended, "exited with status 1");
+  expect_clean_local_directory();
+}
+
+// The parent of the remote `scp -f` is sshd's process for the connection:
+// killing it drops the TCP connection under limactl.
+TEST_F(LimactlScpLegacyInterrupted, LostConnectionRemovesTheTemporaryFile) {
+  const std::string remote_path = (remote_ / "big.bin").string();
+  const std::string ended = interrupted_download([&](pid_t) {
+    std::optional<pid_t> connection;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string command = read_file_or_empty(entry.path() / "cmdline");
+      std::replace(command.begin(), command.end(), '\0', ' ');
+      if (command.starts_with("scp ") && command.find(" -f ") != std::string::npos &&
+          command.find(remote_path) != std::string::npos) {
+        const std::string stat = read_file_or_empty(entry.path() / "stat");
+        // "pid (comm) state ppid ...": comm may hold spaces, so after the ')'.
+        std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+        char state = 0;
+        pid_t parent = 0;
+        fields >> state >> parent;
+        connection = parent;
+      }
+    }
+    ASSERT_TRUE(connection.has_value()) << "no remote scp -f for " << remote_path;
+    ASSERT_EQ(::kill(*connection, SIGKILL), 0);
+  });
+  EXPECT_EQ(ended, "exited with status 1");
+  expect_clean_local_directory();
+}
 
 }  // namespace
 }  // namespace testing_support

@@ -455,6 +455,9 @@ TEST(ScpClientCommand, RemotePathsAreQuotedForTheShell) {
   EXPECT_EQ(quote_for_remote_shell("~", false), "~");
   EXPECT_EQ(quote_for_remote_shell("$HOME;rm *", false), "'$HOME;rm *'");
   EXPECT_EQ(quote_for_remote_shell("$x/*.log", true), "'$x/'*'.log'");
+  // A bracket's '!' or '^' negates only when the shell sees it bare.
+  EXPECT_EQ(quote_for_remote_shell("d/[!a]x", true), "'d/'[!'a']'x'");
+  EXPECT_EQ(quote_for_remote_shell("d/[^a]!", true), "'d/'[^'a']'!'");
   EXPECT_EQ(quote_for_remote_shell("", false), "''");
   EXPECT_EQ(ssh::scp::remote_sink_command("", true, true, true), "scp -t -r -p -d -- '.'");
   EXPECT_EQ(ssh::scp::remote_source_command({"a b", "-x"}, false, true), "scp -f -p -- 'a b' '-x'");

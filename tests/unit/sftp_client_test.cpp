@@ -857,4 +857,80 @@ TEST(SftpTransfer, PartialPathIsHiddenNextToTheFile) {
   EXPECT_EQ(partial_path("dir/sub/"), "dir/.sub.limactl-partial");
 }
 
+// What a progress callback saw, and what the destination held at that moment.
+struct ProgressSample {
+  TransferProgress progress;
+  std::size_t stored = 0;  // bytes of the partial (or final) file at the destination
+  bool final_name_exists = false;
+};
+
+// The progress a meter draws must follow the bytes that reached the other
+// side: never ahead of the destination, never backwards, and at the file's
+// size only once the file is in place.
+void expect_progress_follows_the_destination(const std::vector<ProgressSample>& samples,
+                                             std::size_t size) {
+  ASSERT_FALSE(samples.empty());
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const auto& sample = samples[i];
+    SCOPED_TRACE("report " + std::to_string(i) + " of " + std::to_string(samples.size()));
+    EXPECT_GE(sample.progress.file_bytes_done, previous);
+    previous = sample.progress.file_bytes_done;
+    EXPECT_EQ(sample.progress.file_bytes_total, size);
+    EXPECT_LE(sample.progress.file_bytes_done, sample.stored);
+    const bool last = i + 1 == samples.size();
+    EXPECT_EQ(sample.progress.file_finished, last);
+    EXPECT_EQ(sample.final_name_exists, last);
+  }
+  EXPECT_EQ(samples.back().progress.file_bytes_done, size);
+  EXPECT_EQ(samples.back().stored, size);
+  // More than a couple of jumps: the meter moves while bytes move.
+  EXPECT_GT(samples.size(), 10u);
+}
+
+TEST(SftpTransfer, ProgressFollowsAcknowledgedBytesAndEndsWhenTheFileIsInPlace) {
+  const std::string data = pattern(6 * 1024 * 1024 + 99, 11);
+  Harness h;
+  h.local.add_file("/home/up.bin", data);
+  std::vector<ProgressSample> samples;
+  auto stored = [](MemoryFileSystem& fs, const std::string& partial, const std::string& final) {
+    if (auto content = fs.content(final)) return content->size();
+    if (auto content = fs.content(partial)) return content->size();
+    return std::size_t{0};
+  };
+  TransferOptions options;
+  options.on_progress = [&](const TransferProgress& progress) {
+    samples.push_back({progress, stored(h.remote, "/srv/.up.bin.limactl-partial", "/srv/up.bin"),
+                       h.remote.find("/srv/up.bin") != nullptr});
+  };
+  {
+    TransferJob put(h.client, h.local, options);
+    put.add_put("/home/up.bin", "/up.bin");
+    // Small steps: replies trickle in while more WRITEs are queued.
+    auto run = run_job(h, put, 48 * 1024);
+    ASSERT_TRUE(run.succeeded) << describe(run.errors);
+  }
+  {
+    SCOPED_TRACE("put");
+    expect_progress_follows_the_destination(samples, data.size());
+  }
+
+  samples.clear();
+  options.on_progress = [&](const TransferProgress& progress) {
+    samples.push_back({progress,
+                       stored(h.local, "/home/.down.bin.limactl-partial", "/home/down.bin"),
+                       h.local.find("/home/down.bin") != nullptr});
+  };
+  {
+    TransferJob get(h.client, h.local, options);
+    get.add_get("/up.bin", "/home/down.bin");
+    auto run = run_job(h, get, 48 * 1024);
+    ASSERT_TRUE(run.succeeded) << describe(run.errors);
+  }
+  {
+    SCOPED_TRACE("get");
+    expect_progress_follows_the_destination(samples, data.size());
+  }
+}
+
 }  // namespace

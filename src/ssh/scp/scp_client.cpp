@@ -796,8 +796,12 @@ std::string quote_for_remote_shell(std::string_view path, bool keep_wildcards) {
     path.remove_prefix(1);
   }
   bool open = false;
+  char previous = 0;
   for (const char c : path) {
-    const bool bare = keep_wildcards && (c == '*' || c == '?' || c == '[' || c == ']');
+    // A bracket's negation stays bare too: quoted, "[!a]" would mean '!' or 'a'.
+    const bool negation = (c == '!' || c == '^') && previous == '[';
+    previous = c;
+    const bool bare = keep_wildcards && (c == '*' || c == '?' || c == '[' || c == ']' || negation);
     if (bare || c == '\'') {
       if (open) quoted.push_back('\'');
       open = false;
