@@ -552,7 +552,8 @@ void ControlMaster::accept_next() {
           auto on_exit = [this, alive] {
             if (!alive.expired() && on_exit_) on_exit_();
           };
-          auto client = std::make_shared<Client>(connection_, forwarding_, kick_, master_pid_,
+          const auto pid = static_cast<std::uint32_t>(::getpid());
+          auto client = std::make_shared<Client>(connection_, forwarding_, kick_, pid,
                                                  std::move(on_exit), std::move(socket));
           clients_.push_back(client);
           client->start();
@@ -604,13 +605,8 @@ void ControlMaster::shutdown() {}
 #endif
 
 ControlMaster::ControlMaster(asio::io_context& io, connection::Connection& connection,
-                             ClientForwarding& forwarding, std::function<void()> kick,
-                             std::uint32_t master_pid)
-    : io_(io),
-      connection_(connection),
-      forwarding_(forwarding),
-      kick_(std::move(kick)),
-      master_pid_(master_pid) {}
+                             ClientForwarding& forwarding, std::function<void()> kick)
+    : io_(io), connection_(connection), forwarding_(forwarding), kick_(std::move(kick)) {}
 
 ControlMaster::~ControlMaster() {
   shutdown();

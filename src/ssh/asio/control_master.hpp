@@ -34,9 +34,9 @@ namespace ssh::net {
 
 class ControlMaster {
  public:
-  // `kick` is the driver's kick(); `master_pid` is what CHECK reports.
+  // `kick` is the driver's kick(). CHECK reports this process's id.
   ControlMaster(asio::io_context& io, connection::Connection& connection,
-                ClientForwarding& forwarding, std::function<void()> kick, std::uint32_t master_pid);
+                ClientForwarding& forwarding, std::function<void()> kick);
   ~ControlMaster();
   ControlMaster(const ControlMaster&) = delete;
   ControlMaster& operator=(const ControlMaster&) = delete;
@@ -71,7 +71,6 @@ class ControlMaster {
   connection::Connection& connection_;
   ClientForwarding& forwarding_;
   std::function<void()> kick_;
-  std::uint32_t master_pid_;
   std::function<void()> on_exit_;
   std::string path_;
   std::unique_ptr<Listener> listener_;
