@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <regex>
