@@ -22,6 +22,7 @@
 #include "ssh/asio/agent_socket.hpp"
 #include "ssh/asio/client_driver.hpp"
 #include "ssh/asio/client_forwarding.hpp"
+#include "ssh/asio/control_client.hpp"
 #include "ssh/asio/control_master.hpp"
 #include "ssh/client_session.hpp"
 #include "ssh/config/client_options.hpp"
@@ -436,24 +437,35 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   // answers needs neither keys nor a handshake.
   std::string control_path;
   ssh::config::ControlMasterMode control_master = ssh::config::ControlMasterMode::No;
+  bool become_master = false;
   try {
     auto early = resolve_client_options(request);
     control_path = early.control_path;
     control_master = early.control_master;
     if (!control_path.empty() && !ssh::net::ControlMaster::supported()) {
-      std::cerr << "limactl ssh: connection sharing (-M, -S, -O, ControlPath) is not supported "
-                   "yet on Windows\n";
-      return kExitFailure;
+      const bool asked_on_command_line = cli_options.control_master > 0 ||
+                                         !cli_options.control_path.empty() ||
+                                         !cli_options.control_command.empty();
+      if (asked_on_command_line) {
+        std::cerr << "limactl ssh: connection sharing (-M, -S, -O) is not supported yet on "
+                     "Windows\n";
+        return kExitFailure;
+      }
+      // A ControlPath from a config file: connect directly, as before.
+      ssh::log::get("config")->debug("ControlPath ignored: sharing is not supported here yet");
+      control_path.clear();
     }
     if (!cli_options.control_command.empty()) {
       configure_logging(early.log_level);
       apply_forwarding_flags(cli_options.forwarding, early);
       return run_control_command(cli_options.control_command, early);
     }
-    const bool session_through_master = !control_path.empty() &&
-                                        control_master != ssh::config::ControlMasterMode::Yes &&
-                                        cli_options.forwarding.stdio_target.empty() &&
-                                        !cli_options.forwarding.no_session && !early.no_session;
+    const bool session_through_master =
+        !control_path.empty() && control_master != ssh::config::ControlMasterMode::Yes &&
+        cli_options.forwarding.stdio_target.empty() && !cli_options.forwarding.no_session &&
+        !early.no_session && cli_options.forwarding.local.empty() &&
+        cli_options.forwarding.remote.empty() && cli_options.forwarding.dynamic.empty() &&
+        early.forwards.empty();
     if (session_through_master) {
       configure_logging(early.log_level);
       std::string not_answering;
@@ -466,6 +478,12 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
       ssh::log::get("session")->debug("{}", not_answering);
       if (std::filesystem::exists(control_path)) std::cerr << not_answering << "\n";
     }
+    // auto: only when no master answers (this run may have skipped it for
+    // its forwards); yes: a live master there is an error, from listen().
+    become_master =
+        !control_path.empty() && (control_master == ssh::config::ControlMasterMode::Yes ||
+                                  (control_master == ssh::config::ControlMasterMode::Auto &&
+                                   !ssh::net::probe_control_master(control_path)));
   } catch (const std::exception& error) {
     std::cerr << "limactl ssh: " << error.what() << "\n";
     return kExitFailure;
@@ -509,7 +527,7 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   ssh::net::ClientForwarding forwarding(io, session.connection(), [&driver] { driver.kick(); });
   std::unique_ptr<ssh::net::ControlMaster> master;
   bool exit_requested = false;
-  if (!control_path.empty() && control_master != ssh::config::ControlMasterMode::No) {
+  if (become_master) {
     master = std::make_unique<ssh::net::ControlMaster>(io, session.connection(), forwarding,
                                                        [&driver] { driver.kick(); });
     master->set_exit_handler([&] {

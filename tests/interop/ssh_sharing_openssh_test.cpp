@@ -297,6 +297,31 @@ TEST_F(SshSharingTest, ForkedMasterServesAndExits) {
   EXPECT_TRUE(eventually([&] { return !fs::exists(socket_); }, 20s));
 }
 
+TEST_F(SshSharingTest, ControlMasterAutoBecomesTheMasterThenShares) {
+  ProcessResult first;
+  const auto marker = scratch_.path() / "first-started";
+  std::thread running([&] {
+    first = run_ssh(server_, "touch " + marker.string() + "; sleep 4; echo first",
+                    call({"-o", "ControlMaster=auto"}));
+  });
+  ASSERT_TRUE(eventually([&] { return fs::exists(marker) && fs::exists(socket_); }, 30s));
+  const auto second = run_ssh(server_, "echo second", call({"-o", "ControlMaster=auto"}));
+  EXPECT_TRUE(second.exited_with(0)) << second.describe();
+  EXPECT_EQ(second.out, "second\n");
+  // With a forward of its own, an auto client connects itself but does not
+  // try to replace the live master.
+  const auto port = free_loopback_port();
+  const auto forwarding =
+      run_ssh(server_, "echo third",
+              call({"-o", "ControlMaster=auto", "-L", std::to_string(port) + ":127.0.0.1:9"}));
+  EXPECT_TRUE(forwarding.exited_with(0)) << forwarding.describe();
+  EXPECT_EQ(forwarding.out, "third\n");
+  running.join();
+  EXPECT_TRUE(first.exited_with(0)) << first.describe();
+  EXPECT_EQ(first.out, "first\n");
+  EXPECT_EQ(logins(), 2u);
+}
+
 // A target that serves every connection at once (HashingServer serves one
 // after another): read to EOF, answer "<sha256> <count>\n".
 constexpr const char* kConcurrentHashServer = R"(
