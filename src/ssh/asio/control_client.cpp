@@ -117,7 +117,7 @@ struct ControlSession::Impl {
   };
 
   void queue(const control::Message& message, std::function<void()> written = {}) {
-    if (ended) return;
+    if (ended || write_failed) return;
     outgoing.push_back(Outgoing{control::encode(message), std::move(written)});
     write_next();
   }
@@ -131,7 +131,11 @@ struct ControlSession::Impl {
           if (alive.expired()) return;
           writing = false;
           if (error) {
-            end("connection to the control master lost: " + error.message());
+            // The master closes its end once the session is over, maybe
+            // before our stdin was all sent: what it said last (CLOSED, or
+            // nothing if it died) is still to be read, so only writing stops.
+            write_failed = true;
+            outgoing.clear();
             return;
           }
           Outgoing done = std::move(outgoing.front());
@@ -203,6 +207,7 @@ struct ControlSession::Impl {
   control::FrameDecoder decoder;
   std::deque<Outgoing> outgoing;
   bool writing = false;
+  bool write_failed = false;
   bool ended = false;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
