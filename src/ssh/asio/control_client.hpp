@@ -2,8 +2,8 @@
 // one-shot requests (`ssh -O check|exit|forward|cancel`) and a session run
 // through a master, its data relayed over the control connection.
 //
-// Unix-domain sockets only: where Asio has none (the Windows build for
-// now), every call fails saying so.
+// POSIX only for now (as ControlMaster): on Windows every call fails saying
+// it is not supported yet.
 #pragma once
 
 #include <asio.hpp>

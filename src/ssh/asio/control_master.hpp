@@ -10,8 +10,9 @@
 // owns. A socket file nobody accepts on (a dead master's) is logged,
 // removed and replaced; a live master there is an error.
 //
-// Unix-domain sockets only: where Asio has none (the Windows build for
-// now), listen() says so.
+// POSIX only for now: mingw's Asio has AF_UNIX sockets too, but the socket
+// permissions, the directory check and the pid are POSIX calls; on Windows
+// listen() says it is not supported yet.
 //
 // Single-threaded: everything runs on the io_context's thread. The owner
 // routes nothing to it (session channels are ours, opened by us), calls
@@ -60,6 +61,7 @@ class ControlMaster {
   // Whether this build can listen at all (no: Windows for now).
   static bool supported();
 
+  // One control connection; defined in the .cpp (it needs the socket type).
   struct Client;
 
  private:
