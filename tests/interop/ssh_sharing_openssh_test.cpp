@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -320,6 +321,50 @@ TEST_F(SshSharingTest, ControlMasterAutoBecomesTheMasterThenShares) {
   EXPECT_TRUE(first.exited_with(0)) << first.describe();
   EXPECT_EQ(first.out, "first\n");
   EXPECT_EQ(logins(), 2u);
+}
+
+// Resident memory of a process in KiB (VmRSS), 0 if it is gone.
+std::size_t resident_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+  }
+  return 0;
+}
+
+TEST_F(SshSharingTest, AClientThatDoesNotReadCannotMakeTheMasterBuffer) {
+  auto master = start_master();
+  const auto before = resident_kib(master->pid());
+  // 256 MiB of output towards a client that is stopped: the master may hold
+  // what the channel's window allows, not the stream.
+  const auto output = scratch_.path() / "output";
+  Argv argv = ssh_argv(server_, "head -c 268435456 /dev/zero", call());
+  argv.insert(argv.begin(), {"/bin/sh", "-c", "exec \"$0\" \"$@\" > " + output.string()});
+  BackgroundProcess reader(argv);
+  ASSERT_TRUE(eventually([&] { return fs::exists(output) && fs::file_size(output) > 0; }, 30s));
+  ASSERT_EQ(::kill(reader.pid(), SIGSTOP), 0);
+  std::this_thread::sleep_for(3s);
+  const auto stalled = resident_kib(master->pid());
+  const auto written = fs::file_size(output);
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(fs::file_size(output), written);  // really stopped
+  EXPECT_LT(stalled, before + 16 * 1024) << "master grew from " << before << " KiB";
+  ASSERT_EQ(::kill(reader.pid(), SIGCONT), 0);
+  EXPECT_TRUE(eventually([&] { return !reader.running(); }, 120s));
+  EXPECT_EQ(reader.status_text(), "exited with status 0");
+  EXPECT_EQ(fs::file_size(output), 268435456u);
+
+  // The other way: stdin that the remote command never reads.
+  const auto flood = scratch_.path() / "flood";
+  Argv writer_argv = ssh_argv(server_, "sleep 6", call());
+  writer_argv.insert(writer_argv.begin(),
+                     {"/bin/sh", "-c", "head -c 268435456 /dev/zero | \"$0\" \"$@\""});
+  BackgroundProcess writer(writer_argv);
+  std::this_thread::sleep_for(4s);
+  EXPECT_TRUE(writer.running());
+  EXPECT_LT(resident_kib(master->pid()), before + 16 * 1024);
+  EXPECT_TRUE(eventually([&] { return !writer.running(); }, 60s));
 }
 
 // A target that serves every connection at once (HashingServer serves one
