@@ -2,7 +2,8 @@
 // sshd: 100 sessions through one master with one handshake, output, error
 // and exit status relayed, 16 MiB both ways, -O check/exit/forward/cancel,
 // a killed master (the next client falls back, a fresh master replaces the
-// stale socket), 1,000 channels open at once on the shared connection, and
+// stale socket), ControlMaster auto, a client that does not read (the master
+// stays bounded), 1,000 channels open at once on the shared connection, and
 // a pty session driven by tmux that follows a resize.
 // The control protocol is ours (docs/connection-sharing.md), so these run
 // with `limactl ssh` only.
