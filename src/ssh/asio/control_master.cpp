@@ -19,9 +19,11 @@
 namespace ssh::net {
 namespace {
 
+#if LIMACTL_CONTROL_MASTER
 std::shared_ptr<spdlog::logger> logger() {
   return log::get("control");
 }
+#endif
 
 Error control_error(std::string message) {
   return Error{DisconnectReason::ByApplication, std::move(message)};
