@@ -7,9 +7,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/client_connection.hpp"
+#include "cli/logging.hpp"
+#include "cli/ssh_control.hpp"
 #include "cli/ssh_forwarding.hpp"
 #include "cli/stdin_reader.hpp"
 #include "platform/background.hpp"
@@ -19,6 +22,8 @@
 #include "ssh/asio/agent_socket.hpp"
 #include "ssh/asio/client_driver.hpp"
 #include "ssh/asio/client_forwarding.hpp"
+#include "ssh/asio/control_client.hpp"
+#include "ssh/asio/control_master.hpp"
 #include "ssh/client_session.hpp"
 #include "ssh/config/client_options.hpp"
 #include "ssh/connection/connection.hpp"
@@ -53,10 +58,11 @@ class SshRun : public ClientConnectionCallbacks,
         stdio_target_(std::move(stdio_target)) {}
 
   void attach(ssh::ClientSession& session, ssh::net::ClientDriver& driver,
-              ssh::net::ClientForwarding& forwarding) {
+              ssh::net::ClientForwarding& forwarding, ssh::net::ControlMaster* master) {
     session_ = &session;
     driver_ = &driver;
     forwarding_ = &forwarding;
+    master_ = master;
   }
 
   int exit_code() const { return exit_code_; }
@@ -78,6 +84,13 @@ class SshRun : public ClientConnectionCallbacks,
     if (!ready) {
       fail_run(ready.error().message);
       return;
+    }
+    // Listening before -f: once `ssh -M -f` returned, clients can use it.
+    if (master_) {
+      if (auto listening = master_->listen(options_.control_path); !listening) {
+        fail_run(listening.error().message);
+        return;
+      }
     }
     if (options_.fork_after_authentication) {
       // Stops Asio's internal threads (the resolver's) so none is lost
@@ -287,6 +300,7 @@ class SshRun : public ClientConnectionCallbacks,
   ssh::ClientSession* session_ = nullptr;
   ssh::net::ClientDriver* driver_ = nullptr;
   ssh::net::ClientForwarding* forwarding_ = nullptr;
+  ssh::net::ControlMaster* master_ = nullptr;
   std::uint32_t channel_ = 0;
   bool channel_closed_ = false;
   int exit_code_ = kExitFailure;
@@ -327,6 +341,36 @@ std::optional<std::string> agent_forwarding_path(asio::io_context& io,
   return path;
 }
 
+// Whether to ask for a pty: RequestTTY, then -T, -tt and -t as ssh weighs them.
+bool decide_tty(const ssh::config::ClientOptions& options, const SshCommandOptions& cli_options,
+                const std::string& command) {
+  bool want_tty = false;
+  switch (options.request_tty) {
+    case ssh::config::RequestTty::Force:
+      want_tty = true;
+      break;
+    case ssh::config::RequestTty::Yes:
+      want_tty = stdin_is_terminal();
+      break;
+    case ssh::config::RequestTty::No:
+      want_tty = false;
+      break;
+    case ssh::config::RequestTty::Auto:
+      want_tty = command.empty() && stdin_is_terminal();
+      break;
+  }
+  if (cli_options.disable_tty) want_tty = false;
+  if (cli_options.force_tty >= 2) want_tty = true;
+  if (cli_options.force_tty == 1) {
+    want_tty = stdin_is_terminal();
+    if (!want_tty && options.log_level >= ssh::config::LogLevel::Info) {
+      std::cerr << "Pseudo-terminal will not be allocated because stdin is not a terminal.\n";
+    }
+  }
+
+  return want_tty;
+}
+
 }  // namespace
 
 void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
@@ -349,6 +393,12 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
   command->add_flag("-A", options.forward_agent, "Forward the authentication agent connection");
   command->add_flag("-a", options.no_forward_agent, "Do not forward the authentication agent");
   add_forwarding_flags(*command, options.forwarding);
+  command->add_flag("-M", options.control_master,
+                    "Be a connection-sharing master (ControlMaster yes; twice: ask)");
+  command->add_option("-S", options.control_path,
+                      "Control socket for connection sharing (ControlPath)");
+  command->add_option("-O", options.control_command,
+                      "Ask the master: check, exit, forward or cancel");
   command->add_flag("-q", options.quiet, "Quiet mode");
   command->add_flag("-v", options.verbosity, "Verbose mode (repeat for more)");
   // Everything from the destination on belongs to the remote command, even
@@ -374,6 +424,69 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
     request.destination = cli_options.destination_and_command.front();
     command_words.assign(cli_options.destination_and_command.begin() + 1,
                          cli_options.destination_and_command.end());
+  }
+
+  if (cli_options.control_master > 0) {
+    request.options.insert(request.options.begin(), "ControlMaster=yes");
+  }
+  if (!cli_options.control_path.empty()) {
+    request.options.insert(request.options.begin(), "ControlPath=" + cli_options.control_path);
+  }
+  const std::string command = join_command(command_words);
+  // Sharing first: -O talks only to the master; a client whose master
+  // answers needs neither keys nor a handshake.
+  std::string control_path;
+  ssh::config::ControlMasterMode control_master = ssh::config::ControlMasterMode::No;
+  bool become_master = false;
+  try {
+    auto early = resolve_client_options(request);
+    control_path = early.control_path;
+    control_master = early.control_master;
+    if (!control_path.empty() && !ssh::net::ControlMaster::supported()) {
+      const bool asked_on_command_line = cli_options.control_master > 0 ||
+                                         !cli_options.control_path.empty() ||
+                                         !cli_options.control_command.empty();
+      if (asked_on_command_line) {
+        std::cerr << "limactl ssh: connection sharing (-M, -S, -O) is not supported yet on "
+                     "Windows\n";
+        return kExitFailure;
+      }
+      // A ControlPath from a config file: connect directly, as before.
+      ssh::log::get("config")->debug("ControlPath ignored: sharing is not supported here yet");
+      control_path.clear();
+    }
+    if (!cli_options.control_command.empty()) {
+      configure_logging(early.log_level);
+      apply_forwarding_flags(cli_options.forwarding, early);
+      return run_control_command(cli_options.control_command, early);
+    }
+    const bool session_through_master =
+        !control_path.empty() && control_master != ssh::config::ControlMasterMode::Yes &&
+        cli_options.forwarding.stdio_target.empty() && !cli_options.forwarding.no_session &&
+        !early.no_session && cli_options.forwarding.local.empty() &&
+        cli_options.forwarding.remote.empty() && cli_options.forwarding.dynamic.empty() &&
+        early.forwards.empty();
+    if (session_through_master) {
+      configure_logging(early.log_level);
+      std::string not_answering;
+      if (auto status = run_shared_session(early, command, decide_tty(early, cli_options, command),
+                                           not_answering)) {
+        return *status;
+      }
+      // As ssh: a missing socket quietly, a dead one with a message; then
+      // a connection of our own (auto: one that becomes the master).
+      ssh::log::get("session")->debug("{}", not_answering);
+      if (std::filesystem::exists(control_path)) std::cerr << not_answering << "\n";
+    }
+    // auto: only when no master answers (this run may have skipped it for
+    // its forwards); yes: a live master there is an error, from listen().
+    become_master =
+        !control_path.empty() && (control_master == ssh::config::ControlMasterMode::Yes ||
+                                  (control_master == ssh::config::ControlMasterMode::Auto &&
+                                   !ssh::net::probe_control_master(control_path)));
+  } catch (const std::exception& error) {
+    std::cerr << "limactl ssh: " << error.what() << "\n";
+    return kExitFailure;
   }
 
   asio::io_context io;
@@ -404,31 +517,7 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   const auto& agent_path = prepared.agent_path;
   const auto forward_agent_path = agent_forwarding_path(io, options, agent_path);
 
-  const std::string command = join_command(command_words);
-  bool want_tty = false;
-  switch (options.request_tty) {
-    case ssh::config::RequestTty::Force:
-      want_tty = true;
-      break;
-    case ssh::config::RequestTty::Yes:
-      want_tty = stdin_is_terminal();
-      break;
-    case ssh::config::RequestTty::No:
-      want_tty = false;
-      break;
-    case ssh::config::RequestTty::Auto:
-      want_tty = command.empty() && stdin_is_terminal();
-      break;
-  }
-  if (cli_options.disable_tty) want_tty = false;
-  if (cli_options.force_tty >= 2) want_tty = true;
-  if (cli_options.force_tty == 1) {
-    want_tty = stdin_is_terminal();
-    if (!want_tty && options.log_level >= ssh::config::LogLevel::Info) {
-      std::cerr << "Pseudo-terminal will not be allocated because stdin is not a terminal.\n";
-    }
-  }
-
+  bool want_tty = decide_tty(options, cli_options, command);
   if (stdio_target || options.no_session) want_tty = false;
   auto run = std::make_shared<SshRun>(io, options, std::move(prepared.host_key_policy), command,
                                       want_tty, forward_agent_path.has_value(), stdio_target);
@@ -436,7 +525,18 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   ssh::ClientSession session(std::move(prepared.session_config), *run, rng);
   ssh::net::ClientDriver driver(io, session);
   ssh::net::ClientForwarding forwarding(io, session.connection(), [&driver] { driver.kick(); });
-  run->attach(session, driver, forwarding);
+  std::unique_ptr<ssh::net::ControlMaster> master;
+  bool exit_requested = false;
+  if (become_master) {
+    master = std::make_unique<ssh::net::ControlMaster>(io, session.connection(), forwarding,
+                                                       [&driver] { driver.kick(); });
+    master->set_exit_handler([&] {
+      exit_requested = true;
+      session.disconnect("master exiting on request");
+      driver.kick();
+    });
+  }
+  run->attach(session, driver, forwarding, master.get());
   session.connection().set_handler(std::make_shared<ssh::net::ClientChannelOpens>(
       std::make_shared<ssh::net::AgentForwardingHandler>(
           io, session.connection(), [&driver] { driver.kick(); }, forward_agent_path),
@@ -462,7 +562,9 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   driver.connect(connect_options(options));
   io.run();
   run->finish_output();
+  if (master) master->shutdown();
   forwarding.shutdown();
+  if (exit_requested) return 0;
 
   if (killed_by) {
     ssh::log::get("session")->info("Killed by signal {}.", *killed_by);

@@ -22,6 +22,9 @@ struct SshCommandOptions {
   bool forward_agent = false;     // -A
   bool no_forward_agent = false;  // -a
   ForwardingFlags forwarding;     // -L -R -D -W -N -f
+  int control_master = 0;         // -M count
+  std::string control_path;       // -S
+  std::string control_command;    // -O
   // Destination followed by the remote command words.
   std::vector<std::string> destination_and_command;
 };

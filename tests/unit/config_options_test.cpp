@@ -216,9 +216,8 @@ TEST(ConfigOptions, UnknownKeywordErrorNamesIt) {
 
 TEST(ConfigOptions, OpenSshKeywordsWeDoNotImplementAreReported) {
   ClientOptions options;
-  for (const char* keyword :
-       {"ControlMaster", "ControlPath", "ControlPersist", "NoHostAuthenticationForLocalhost",
-        "GSSAPIAuthentication", "SendEnv", "ProxyJump", "controlmaster"}) {
+  for (const char* keyword : {"ControlPersist", "NoHostAuthenticationForLocalhost",
+                              "GSSAPIAuthentication", "SendEnv", "ProxyJump", "controlpersist"}) {
     EXPECT_EQ(apply_option(options, keyword, "auto"), ApplyResult::NotImplemented) << keyword;
   }
   EXPECT_TRUE(options.assigned_keywords.empty());
@@ -418,13 +417,42 @@ TEST(ConfigOptions, ExpandsTokensAndTilde) {
   EXPECT_EQ(expand_tokens("%d/.lima/%n/%h-%p-%r-%u-%i-%l-%L-100%%", values),
             "/home/me/.lima/lima-default/127.0.0.1-60022-root-me-1000-laptop.example.com-laptop-"
             "100%");
-  EXPECT_THROW(expand_tokens("%C", values), std::invalid_argument);
+  // %C is OpenSSH's hash of %l%h%p%r (sha1sum of "laptop.example.com127.0.0.160022root").
+  EXPECT_EQ(expand_tokens("/s/%C", values), "/s/3f847137365d7c16a5dbe366e08355a980966b5c");
+  EXPECT_THROW(expand_tokens("%Z", values), std::invalid_argument);
   EXPECT_THROW(expand_tokens("trailing%", values), std::invalid_argument);
 
   EXPECT_EQ(expand_tilde("~", "/home/me"), "/home/me");
   EXPECT_EQ(expand_tilde("~/.ssh/id", "/home/me"), "/home/me/.ssh/id");
   EXPECT_EQ(expand_tilde("/abs/~", "/home/me"), "/abs/~");
   EXPECT_THROW(expand_tilde("~no-such-user-xyz/a", "/home/me"), std::invalid_argument);
+}
+
+TEST(ConfigOptions, ControlMasterAndControlPath) {
+  ClientOptions options;
+  EXPECT_EQ(options.control_master, ControlMasterMode::No);
+  apply_option(options, "ControlMaster", "autoask");
+  EXPECT_EQ(options.control_master, ControlMasterMode::Auto);
+  EXPECT_EQ(apply_option(options, "ControlMaster", "yes"), ApplyResult::AlreadySet);
+  ClientOptions yes;
+  apply_option(yes, "ControlMaster", "ask");
+  EXPECT_EQ(yes.control_master, ControlMasterMode::Yes);
+  EXPECT_EQ(error_message_of(yes, "ControlPath", "a b"),
+            "ControlPath: unexpected extra argument \"b\"");
+  ClientOptions bad;
+  EXPECT_EQ(error_message_of(bad, "ControlMaster", "sometimes"),
+            "ControlMaster: bad value \"sometimes\" (expected yes, no, ask, auto or autoask)");
+
+  options.host = "lima-default";
+  apply_option(options, "ControlPath", "~/.lima/%n/ssh-%r@%h:%p.sock");
+  finalize_options(options, "me", "/home/me");
+  EXPECT_EQ(options.control_path, "/home/me/.lima/lima-default/ssh-me@lima-default:22.sock");
+
+  ClientOptions none;
+  apply_option(none, "ControlPath", "none");
+  none.host = "h";
+  finalize_options(none, "me", "/home/me");
+  EXPECT_TRUE(none.control_path.empty());
 }
 
 TEST(ConfigOptions, FinalizeFillsDefaultsAndExpandsPaths) {
@@ -438,6 +466,7 @@ TEST(ConfigOptions, FinalizeFillsDefaultsAndExpandsPaths) {
   EXPECT_EQ(options.user, "me");
   EXPECT_EQ(options.identity_files, (Strings{"/home/me/.lima/_config/me-lima-default-60022"}));
   EXPECT_EQ(options.user_known_hosts_files, (Strings{"/home/me/known_hosts", "/home/me/other"}));
+  EXPECT_TRUE(options.control_path.empty());
   // Absolute already (/etc/ssh, or %ProgramData%\ssh on Windows): unchanged.
   EXPECT_EQ(options.global_known_hosts_files, default_global_known_hosts_files());
 

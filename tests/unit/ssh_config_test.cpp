@@ -75,14 +75,14 @@ TEST(SshConfig, ReadsLimaStyleConfig) {
   EXPECT_EQ(options.user, "root");
   EXPECT_EQ(options.hostname, "127.0.0.1");
   EXPECT_EQ(options.port, 60022);
+  EXPECT_EQ(options.control_master, ControlMasterMode::Auto);
+  EXPECT_EQ(options.control_path, "/root/.lima/default/ssh.sock");
 
   const std::string file = path.string();
   EXPECT_EQ(
       messages_of(warnings),
       (Strings{file + " line 8: ignoring unsupported option \"NoHostAuthenticationForLocalhost\"",
                file + " line 9: ignoring unsupported option \"GSSAPIAuthentication\"",
-               file + " line 16: ignoring unsupported option \"ControlMaster\"",
-               file + " line 17: ignoring unsupported option \"ControlPath\"",
                file + " line 18: ignoring unsupported option \"ControlPersist\""}));
 
   // The resolved cipher list puts the GCM ciphers first.

@@ -335,8 +335,13 @@ Status ClientForwarding::add_remote(const ForwardSpec& spec, RemoteDone done) {
 }
 
 Status ClientForwarding::cancel_remote(const ForwardSpec& spec, std::function<void(Status)> done) {
+  // A forward of port 0 is also found by the port the server picked (as
+  // ssh -O cancel finds it).
   auto it = std::find_if(remote_forwards_.begin(), remote_forwards_.end(), [&](const auto& f) {
-    return f->active && same_endpoint(f->spec.listen, spec.listen);
+    if (!f->active) return false;
+    if (same_endpoint(f->spec.listen, spec.listen)) return true;
+    return !spec.listen.is_socket() && f->spec.listen.port == 0 &&
+           f->bound_port == spec.listen.port && f->spec.listen.host == spec.listen.host;
   });
   if (it == remote_forwards_.end()) return forward_error("no such forward: " + spec.to_string());
   auto forward = *it;

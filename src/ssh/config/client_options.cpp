@@ -1,5 +1,8 @@
 #include "ssh/config/client_options.hpp"
 
+#include <botan/hash.h>
+#include <botan/hex.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -44,8 +47,6 @@ constexpr std::array kNotImplementedKeywords = {
     "checkhostip",
     "cipher",
     "compressionlevel",
-    "controlmaster",
-    "controlpath",
     "controlpersist",
     "enableescapecommandline",
     "enablesshkeysign",
@@ -340,6 +341,29 @@ ApplyResult apply_session_type(const OptionInput& input) {
   return assign_once(input, [&] { input.options.no_session = value == "none"; });
 }
 
+ApplyResult apply_control_master(const OptionInput& input) {
+  const std::string value = to_lower_ascii(single_argument(input));
+  ControlMasterMode mode;
+  if (value == "yes" || value == "true" || value == "ask") {
+    mode = ControlMasterMode::Yes;
+  } else if (value == "no" || value == "false") {
+    mode = ControlMasterMode::No;
+  } else if (value == "auto" || value == "autoask") {
+    mode = ControlMasterMode::Auto;
+  } else {
+    fail(input,
+         "bad value \"" + single_argument(input) + "\" (expected yes, no, ask, auto or autoask)");
+  }
+  return assign_once(input, [&] { input.options.control_master = mode; });
+}
+
+ApplyResult apply_control_path(const OptionInput& input) {
+  const std::string& value = single_argument(input);
+  return assign_once(input, [&] {
+    input.options.control_path = equals_ignoring_case(value, "none") ? std::string() : value;
+  });
+}
+
 ApplyResult apply_pinned_host_key(const OptionInput& input) {
   auto& pins = input.options.pinned_host_key_fingerprints;
   for (const std::string& argument : input.arguments) {
@@ -560,6 +584,8 @@ const std::vector<OptionHandler>& option_handlers() {
       {"SessionType", apply_session_type},
       {"ForkAfterAuthentication",
        [](const auto& in) { return set_flag(in, &O::fork_after_authentication); }},
+      {"ControlMaster", apply_control_master},
+      {"ControlPath", apply_control_path},
   };
   return handlers;
 }
@@ -800,6 +826,13 @@ std::string expand_tokens(std::string_view text, const TokenValues& values) {
       case '%':
         result += '%';
         break;
+      case 'C': {
+        const auto sha1 = Botan::HashFunction::create_or_throw("SHA-1");
+        sha1->update(values.local_hostname + values.hostname + std::to_string(values.port) +
+                     values.remote_user);
+        result += Botan::hex_encode(sha1->final(), false);
+        break;
+      }
       case 'd':
         result += values.home_directory;
         break;
@@ -887,6 +920,9 @@ void finalize_options(ClientOptions& options, const std::string& local_user,
     value = expand_tokens(expand_tilde(value, home), values);
   };
   if (options.identity_agent) expand_agent_path(*options.identity_agent);
+  if (!options.control_path.empty()) {
+    options.control_path = expand_tokens(expand_tilde(options.control_path, home), values);
+  }
   expand_agent_path(options.forward_agent_socket);
 }
 

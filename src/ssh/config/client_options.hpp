@@ -38,6 +38,11 @@ enum class StrictHostKeyChecking {
 
 enum class RequestTty { Auto, Yes, No, Force };
 
+// ControlMaster: be a connection-sharing master (yes; ask too, without the
+// question), use one if it answers else connect directly (no), or use one
+// and become it when none answers (auto; autoask too).
+enum class ControlMasterMode { No, Yes, Auto };
+
 // ssh_config LogLevel values; DEBUG is DEBUG1.
 enum class LogLevel { Quiet, Fatal, Error, Info, Verbose, Debug1, Debug2, Debug3 };
 
@@ -129,6 +134,11 @@ struct ClientOptions {
   // (and, with ExitOnForwardFailure, once the forwards are set up).
   bool fork_after_authentication = false;
 
+  // ControlMaster / -M and ControlPath / -S ("none" leaves it empty: no
+  // sharing). ~ and %-tokens are expanded by finalize_options().
+  ControlMasterMode control_master = ControlMasterMode::No;
+  std::string control_path;
+
   // Canonical (lowercase) keywords that already received a value: later
   // values for them are ignored (first obtained value wins).
   std::set<std::string, std::less<>> assigned_keywords;
@@ -212,7 +222,8 @@ struct TokenValues {
   std::string local_uid;       // %i
 };
 
-// Expands %d %h %i %l %L %n %p %r %u and %%. Throws std::invalid_argument for
+// Expands %C (SHA-1 of %l%h%p%r in hex, as OpenSSH's ControlPath uses it)
+// %d %h %i %l %L %n %p %r %u and %%. Throws std::invalid_argument for
 // another token or a lone trailing '%'.
 std::string expand_tokens(std::string_view text, const TokenValues& values);
 // "~" and "~/..." become the home directory, "~user/..." that user's.
@@ -221,8 +232,8 @@ std::string expand_tilde(std::string_view path, std::string_view home);
 
 // Completes the options after all sources were applied, like ssh(1) does:
 // hostname defaults to host (and %h in it expands to host), user to the
-// local user; ~ and %-tokens are expanded in identity_files and both known
-// hosts lists. `local_user`/`home` default to current_user_name() and
+// local user; ~ and %-tokens are expanded in identity_files, both known
+// hosts lists and control_path. `local_user`/`home` default to current_user_name() and
 // home_directory().
 void finalize_options(ClientOptions& options);
 void finalize_options(ClientOptions& options, const std::string& local_user,
