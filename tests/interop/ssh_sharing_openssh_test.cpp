@@ -33,6 +33,7 @@
 #include "support/ssh_client.hpp"
 #include "support/sshd_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tmux.hpp"
 
 namespace testing_support {
 namespace {
@@ -441,37 +442,6 @@ TEST_F(SshSharingTest, ThousandChannelsOpenAtOnceCarryTheirData) {
   EXPECT_TRUE(master->running());
   EXPECT_EQ(logins(), 1u);
 }
-
-// A tmux server of its own (private socket, no config) holding one session.
-class Tmux {
- public:
-  Tmux(const fs::path& dir, const std::string& command, int width, int height)
-      : socket_((dir / "tmux.sock").string()) {
-    const auto started = run({"new-session", "-d", "-s", "t", "-x", std::to_string(width), "-y",
-                              std::to_string(height), command});
-    if (!started.exited_with(0)) throw std::runtime_error("tmux: " + started.describe());
-  }
-  ~Tmux() { run({"kill-server"}); }
-
-  ProcessResult run(const Argv& arguments) {
-    Argv argv = {"/usr/bin/tmux", "-S", socket_, "-f", "/dev/null"};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    RunOptions options;
-    options.timeout = 20s;
-    return run_process(argv, options);
-  }
-  void type_line(const std::string& line) {
-    run({"send-keys", "-t", "t", "-l", line});
-    run({"send-keys", "-t", "t", "Enter"});
-  }
-  std::string screen() { return run({"capture-pane", "-p", "-t", "t"}).out; }
-  bool wait_for(const std::regex& pattern, std::chrono::milliseconds timeout) {
-    return eventually([&] { return std::regex_search(screen(), pattern); }, timeout);
-  }
-
- private:
-  std::string socket_;
-};
 
 TEST_F(SshSharingTest, PtySessionThroughTheMasterFollowsAResize) {
   auto master = start_master();

@@ -26,6 +26,7 @@
 #include "support/limactl_sshd_fixture.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tmux.hpp"
 
 namespace testing_support {
 namespace {
@@ -141,49 +142,6 @@ TEST_F(LimactlSshdOpenSshClient, SixteenMiBOfStdoutArriveIntact) {
 }
 
 // ---- pty shell -------------------------------------------------------------------
-
-// A tmux server of its own (private socket, no config) holding one session.
-class Tmux {
- public:
-  Tmux(const fs::path& dir, const std::string& command, int width, int height)
-      : socket_((dir / "tmux.sock").string()) {
-    const auto started = run({"new-session", "-d", "-s", "t", "-x", std::to_string(width), "-y",
-                              std::to_string(height), command});
-    if (!started.exited_with(0)) throw std::runtime_error("tmux: " + started.describe());
-  }
-  ~Tmux() { run({"kill-server"}); }
-
-  ProcessResult run(const Argv& arguments) {
-    Argv argv = {"/usr/bin/tmux", "-S", socket_, "-f", "/dev/null"};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    RunOptions options;
-    options.timeout = 20s;
-    return run_process(argv, options);
-  }
-  void type_line(const std::string& line) {
-    run({"send-keys", "-t", "t", "-l", line});
-    run({"send-keys", "-t", "t", "Enter"});
-  }
-  std::string screen() { return run({"capture-pane", "-p", "-t", "t"}).out; }
-  // Waits until the screen matches `pattern`; returns the match's first group.
-  std::optional<std::string> wait_for(const std::regex& pattern,
-                                      std::chrono::milliseconds timeout) {
-    std::optional<std::string> found;
-    eventually(
-        [&] {
-          std::smatch match;
-          const auto text = screen();
-          if (std::regex_search(text, match, pattern))
-            found = match.size() > 1 ? match[1].str() : match[0].str();
-          return found.has_value();
-        },
-        timeout);
-    return found;
-  }
-
- private:
-  std::string socket_;
-};
 
 TEST_F(LimactlSshdOpenSshClient, PtyShellFollowsTheTerminalAndItsResize) {
   const auto command = shell_quote(server().ssh_command("", {"-t"}));
