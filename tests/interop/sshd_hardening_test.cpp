@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.hpp"
 #include "support/files.hpp"
 #include "support/hashing_server.hpp"
 #include "support/keys.hpp"
@@ -50,16 +51,6 @@ double seconds_since(Clock::time_point start) {
 }
 
 // Polls `done` every 50 ms until it holds or `timeout` passes.
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
-
 // A raw TCP client on 127.0.0.1: what a misbehaving or half-done client
 // looks like to the server.
 class RawClient {

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.hpp"
 #include "support/exec_checks.hpp"
 #include "support/files.hpp"
 #include "support/hashing_server.hpp"
@@ -34,16 +35,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
 
 std::string random_bytes(std::size_t size, std::uint64_t seed) {
   std::mt19937_64 generator(seed);
