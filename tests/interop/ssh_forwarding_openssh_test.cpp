@@ -37,13 +37,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string payload_of(std::size_t size, std::uint64_t seed) {
-  std::mt19937_64 generator(seed);
-  std::string bytes(size, '\0');
-  for (auto& byte : bytes) byte = static_cast<char>(generator());
-  return bytes;
-}
-
 class SshForwardingTest : public ::testing::Test {
  protected:
   SshForwardingTest() : server_(OpenSshServerOptions{}) {}

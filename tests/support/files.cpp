@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -86,6 +87,13 @@ std::string Sha256::hex() {
   auto digest = hash_->final();
   size_ = 0;
   return Botan::hex_encode(digest.data(), digest.size(), false);
+}
+
+std::string payload_of(std::size_t size, std::uint64_t seed) {
+  std::mt19937_64 generator(seed);
+  std::string bytes(size, '\0');
+  for (auto& byte : bytes) byte = static_cast<char>(generator());
+  return bytes;
 }
 
 std::string sha256_hex(std::string_view data) {

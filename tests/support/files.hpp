@@ -41,6 +41,9 @@ class Sha256 {
   std::uint64_t size_ = 0;
 };
 
+// `size` pseudo-random bytes, the same for the same seed (test payloads).
+std::string payload_of(std::size_t size, std::uint64_t seed);
+
 std::string sha256_hex(std::string_view data);
 std::string sha256_file(const std::filesystem::path& path);
 
