@@ -26,7 +26,7 @@ start_test_sshd() {
   ssh-keygen -q -N '' -t ed25519 -C limactl-test-host -f "$dir/ssh_host_ed25519_key" || return 1
   ssh-keygen -q -N '' -t ed25519 -C limactl-test-client -f "$dir/id_ed25519" || return 1
   cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
-  sshd_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+  sshd_port=$(free_port) ||
     return 1
   local host_key
   host_key=$(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")
@@ -76,4 +76,9 @@ stop_test_sshd() {
 }
 
 # Windows spelling of a Linux path: wine maps / to drive Z:.
+# A TCP port nothing listens on right now, on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 windows_path() { printf 'Z:%s' "${1//\//\\}"; }

@@ -442,19 +442,6 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
     auto early = resolve_client_options(request);
     control_path = early.control_path;
     control_master = early.control_master;
-    if (!control_path.empty() && !ssh::net::ControlMaster::supported()) {
-      const bool asked_on_command_line = cli_options.control_master > 0 ||
-                                         !cli_options.control_path.empty() ||
-                                         !cli_options.control_command.empty();
-      if (asked_on_command_line) {
-        std::cerr << "limactl ssh: connection sharing (-M, -S, -O) is not supported yet on "
-                     "Windows\n";
-        return kExitFailure;
-      }
-      // A ControlPath from a config file: connect directly, as before.
-      ssh::log::get("config")->debug("ControlPath ignored: sharing is not supported here yet");
-      control_path.clear();
-    }
     if (!cli_options.control_command.empty()) {
       configure_logging(early.log_level);
       apply_forwarding_flags(cli_options.forwarding, early);

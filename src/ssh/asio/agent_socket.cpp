@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "platform/agent_pipe.hpp"
+#include "platform/named_pipe.hpp"
 
 namespace ssh::net {
 namespace {

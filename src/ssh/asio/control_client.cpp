@@ -3,6 +3,7 @@
 #include <deque>
 #include <utility>
 
+#include "ssh/asio/control_endpoint.hpp"
 #include "ssh/log.hpp"
 
 namespace ssh::net {
@@ -14,13 +15,9 @@ Error control_error(std::string message) {
 
 }  // namespace
 
-#if defined(ASIO_HAS_LOCAL_SOCKETS) && !defined(_WIN32)
-
-using local_stream = asio::local::stream_protocol;
-
 namespace {
 
-Status write_message(local_stream::socket& socket, const control::Message& message) {
+Status write_message(ControlStream& socket, const control::Message& message) {
   std::error_code error;
   const Bytes frame = control::encode(message);
   asio::write(socket, asio::buffer(frame), error);
@@ -28,7 +25,7 @@ Status write_message(local_stream::socket& socket, const control::Message& messa
   return {};
 }
 
-Result<control::Message> read_message(local_stream::socket& socket) {
+Result<control::Message> read_message(ControlStream& socket) {
   std::uint8_t prefix[control::kLengthPrefixSize];
   std::error_code error;
   asio::read(socket, asio::buffer(prefix), error);
@@ -42,13 +39,10 @@ Result<control::Message> read_message(local_stream::socket& socket) {
 }
 
 // Connects and exchanges HELLO; the error is ssh's wording.
-Result<local_stream::socket> connect_master(asio::io_context& io, const std::string& path) {
-  local_stream::socket socket(io);
-  std::error_code error;
-  socket.connect(local_stream::endpoint(path), error);
-  if (error) {
-    return control_error("Control socket connect(" + path + "): " + error.message());
-  }
+Result<ControlStream> connect_master(asio::io_context& io, const std::string& path) {
+  auto connected = connect_control_endpoint(io, path);
+  if (!connected) return connected.take_error();
+  ControlStream& socket = *connected;
   if (auto sent = write_message(socket, control::Hello{}); !sent) return sent.take_error();
   auto hello = read_message(socket);
   if (!hello) return hello.take_error();
@@ -56,7 +50,7 @@ Result<local_stream::socket> connect_master(asio::io_context& io, const std::str
   if (!version || version->version != control::kProtocolVersion) {
     return control_error("control master at " + path + " speaks another protocol version");
   }
-  return socket;
+  return std::move(socket);
 }
 
 Result<control::Message> request(const std::string& path, const control::Message& message) {
@@ -108,7 +102,7 @@ Status control_cancel(const std::string& path, const control::CancelForward& mes
 }
 
 struct ControlSession::Impl {
-  Impl(local_stream::socket connected, Handlers given)
+  Impl(ControlStream connected, Handlers given)
       : socket(std::move(connected)), handlers(std::move(given)) {}
 
   struct Outgoing {
@@ -201,7 +195,7 @@ struct ControlSession::Impl {
     if (handlers.on_closed) handlers.on_closed(why);
   }
 
-  local_stream::socket socket;
+  ControlStream socket;
   Handlers handlers;
   Bytes read_buffer = Bytes(control::kMaxDataChunk + 64);
   control::FrameDecoder decoder;
@@ -249,44 +243,6 @@ void ControlSession::send_signal(const std::string& name) {
 void ControlSession::close() {
   impl_->end("closed");
 }
-
-#else  // no Unix-domain sockets (Windows for now)
-
-namespace {
-Error unsupported() {
-  return control_error("connection sharing (ControlPath) is not supported yet on Windows");
-}
-}  // namespace
-
-struct ControlSession::Impl {};
-
-Status probe_control_master(const std::string&) {
-  return unsupported();
-}
-Result<std::uint32_t> control_check(const std::string&) {
-  return unsupported();
-}
-Status control_exit(const std::string&) {
-  return unsupported();
-}
-Result<std::string> control_forward(const std::string&, const control::Forward&) {
-  return unsupported();
-}
-Status control_cancel(const std::string&, const control::CancelForward&) {
-  return unsupported();
-}
-Result<std::shared_ptr<ControlSession>> ControlSession::connect(asio::io_context&,
-                                                                const std::string&, Handlers) {
-  return unsupported();
-}
-void ControlSession::open(const control::OpenSession&) {}
-void ControlSession::send_stdin(ByteView, std::function<void()>) {}
-void ControlSession::send_eof() {}
-void ControlSession::send_window_change(const control::WindowChange&) {}
-void ControlSession::send_signal(const std::string&) {}
-void ControlSession::close() {}
-
-#endif
 
 ControlSession::ControlSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ControlSession::~ControlSession() = default;

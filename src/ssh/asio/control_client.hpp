@@ -1,9 +1,7 @@
 // The client side of connection sharing (docs/connection-sharing.md): the
 // one-shot requests (`ssh -O check|exit|forward|cancel`) and a session run
 // through a master, its data relayed over the control connection.
-//
-// POSIX only for now (as ControlMaster): on Windows every call fails saying
-// it is not supported yet.
+// The endpoint (Unix-domain socket or named pipe) is ssh/asio/control_endpoint.hpp.
 #pragma once
 
 #include <asio.hpp>

@@ -4,26 +4,17 @@
 #include <deque>
 #include <utility>
 
+#include "ssh/asio/control_endpoint.hpp"
 #include "ssh/connection/messages.hpp"
 #include "ssh/control/protocol.hpp"
 #include "ssh/log.hpp"
 
-#if defined(ASIO_HAS_LOCAL_SOCKETS) && !defined(_WIN32)
-#define LIMACTL_CONTROL_MASTER 1
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <filesystem>
-#endif
-
 namespace ssh::net {
 namespace {
 
-#if LIMACTL_CONTROL_MASTER
 std::shared_ptr<spdlog::logger> logger() {
   return log::get("control");
 }
-#endif
 
 Error control_error(std::string message) {
   return Error{DisconnectReason::ByApplication, std::move(message)};
@@ -31,20 +22,16 @@ Error control_error(std::string message) {
 
 }  // namespace
 
-#if LIMACTL_CONTROL_MASTER
-
-using local_stream = asio::local::stream_protocol;
-
 struct ControlMaster::Listener {
-  explicit Listener(asio::io_context& io) : acceptor(io) {}
-  local_stream::acceptor acceptor;
+  explicit Listener(asio::io_context& io) : endpoint(io) {}
+  ControlListener endpoint;
 };
 
 // One control connection: a request, or a session relayed both ways.
 struct ControlMaster::Client : connection::ChannelHandler, std::enable_shared_from_this<Client> {
   Client(connection::Connection& connection, ClientForwarding& forwarding,
          std::function<void()> kick, std::uint32_t master_pid, std::function<void()> on_exit,
-         local_stream::socket socket)
+         ControlStream socket)
       : connection_(connection),
         forwarding_(forwarding),
         kick_(std::move(kick)),
@@ -451,7 +438,7 @@ struct ControlMaster::Client : connection::ChannelHandler, std::enable_shared_fr
   std::function<void()> kick_;
   std::uint32_t master_pid_;
   std::function<void()> on_exit_;
-  local_stream::socket socket_;
+  ControlStream socket_;
 
   Bytes read_buffer_;
   control::FrameDecoder decoder_;
@@ -474,66 +461,10 @@ struct ControlMaster::Client : connection::ChannelHandler, std::enable_shared_fr
   bool stdin_eof_ = false;
 };
 
-bool ControlMaster::supported() {
-  return true;
-}
-
-namespace {
-
-// The socket's directory must be the user's: anyone else could replace the
-// socket between our check and a client's connect.
-Status check_directory(const std::filesystem::path& path) {
-  std::filesystem::path directory = path.parent_path();
-  if (directory.empty()) directory = ".";
-  struct stat info {};
-  if (::stat(directory.c_str(), &info) != 0) {
-    return control_error("control socket directory " + directory.string() + " does not exist");
-  }
-  if (info.st_uid != ::geteuid()) {
-    return control_error("control socket directory " + directory.string() +
-                         " is not owned by the user");
-  }
-  return {};
-}
-
-// Whether something accepts connections on `path` right now.
-bool master_answers(asio::io_context& io, const std::string& path) {
-  local_stream::socket probe(io);
-  std::error_code error;
-  probe.connect(local_stream::endpoint(path), error);
-  return !error;
-}
-
-}  // namespace
-
 Status ControlMaster::listen(const std::string& path) {
   if (listener_) return control_error("the master already listens on " + path_);
-  if (auto directory = check_directory(path); !directory) return directory;
-  std::error_code error;
-  const auto status = std::filesystem::symlink_status(path, error);
-  if (!error && std::filesystem::exists(status)) {
-    if (!std::filesystem::is_socket(status)) {
-      return control_error("ControlPath " + path + " exists and is not a socket");
-    }
-    if (master_answers(io_, path)) {
-      return control_error("ControlSocket " + path + " already exists: a master is running");
-    }
-    logger()->warn("removing stale control socket {} (no master answers on it)", path);
-    std::filesystem::remove(path, error);
-  }
-
   auto listener = std::make_unique<Listener>(io_);
-  listener->acceptor.open(local_stream(), error);
-  if (!error) {
-    // 0600 from the start: no window in which others could connect.
-    const mode_t previous = ::umask(0177);
-    listener->acceptor.bind(local_stream::endpoint(path), error);
-    ::umask(previous);
-  }
-  if (!error) listener->acceptor.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    return control_error("cannot listen on control socket " + path + ": " + error.message());
-  }
+  if (auto listening = listener->endpoint.listen(path); !listening) return listening;
   path_ = path;
   listener_ = std::move(listener);
   logger()->info("control master listening on {}", path_);
@@ -543,25 +474,24 @@ Status ControlMaster::listen(const std::string& path) {
 
 void ControlMaster::accept_next() {
   std::weak_ptr<bool> alive = alive_;
-  listener_->acceptor.async_accept(
-      [this, alive](std::error_code error, local_stream::socket socket) {
-        if (alive.expired() || !listener_) return;
-        if (error) {
-          if (error == asio::error::operation_aborted) return;
-          logger()->warn("control socket accept: {}", error.message());
-        } else {
-          forget_finished_clients();
-          auto on_exit = [this, alive] {
-            if (!alive.expired() && on_exit_) on_exit_();
-          };
-          const auto pid = static_cast<std::uint32_t>(::getpid());
-          auto client = std::make_shared<Client>(connection_, forwarding_, kick_, pid,
-                                                 std::move(on_exit), std::move(socket));
-          clients_.push_back(client);
-          client->start();
-        }
-        accept_next();
-      });
+  listener_->endpoint.async_accept([this, alive](std::error_code error, ControlStream socket) {
+    if (alive.expired() || !listener_) return;
+    if (error) {
+      if (error == asio::error::operation_aborted) return;
+      logger()->warn("control socket accept: {}", error.message());
+    } else {
+      forget_finished_clients();
+      auto on_exit = [this, alive] {
+        if (!alive.expired() && on_exit_) on_exit_();
+      };
+      const auto pid = current_process_id();
+      auto client = std::make_shared<Client>(connection_, forwarding_, kick_, pid,
+                                             std::move(on_exit), std::move(socket));
+      clients_.push_back(client);
+      client->start();
+    }
+    accept_next();
+  });
 }
 
 void ControlMaster::forget_finished_clients() {
@@ -575,36 +505,12 @@ std::size_t ControlMaster::session_count() const {
 
 void ControlMaster::shutdown() {
   if (listener_) {
-    std::error_code ignored;
-    listener_->acceptor.close(ignored);
-    std::filesystem::remove(path_, ignored);
+    listener_->endpoint.close();
     listener_.reset();
   }
   for (auto& client : clients_) client->drop();
   clients_.clear();
 }
-
-#else  // no Unix-domain sockets (Windows for now)
-
-struct ControlMaster::Listener {};
-struct ControlMaster::Client {};
-
-bool ControlMaster::supported() {
-  return false;
-}
-
-Status ControlMaster::listen(const std::string&) {
-  return control_error("connection sharing (ControlMaster) is not supported yet on Windows");
-}
-
-void ControlMaster::accept_next() {}
-void ControlMaster::forget_finished_clients() {}
-std::size_t ControlMaster::session_count() const {
-  return 0;
-}
-void ControlMaster::shutdown() {}
-
-#endif
 
 ControlMaster::ControlMaster(asio::io_context& io, connection::Connection& connection,
                              ClientForwarding& forwarding, std::function<void()> kick)

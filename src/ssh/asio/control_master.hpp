@@ -6,13 +6,10 @@
 // `limactl ssh -M -S PATH` runs one; the VM manager's host agent owns one
 // in-process.
 //
-// Listening: the socket is created with mode 0600 in a directory the user
-// owns. A socket file nobody accepts on (a dead master's) is logged,
-// removed and replaced; a live master there is an error.
-//
-// POSIX only for now: mingw's Asio has AF_UNIX sockets too, but the socket
-// permissions, the directory check and the pid are POSIX calls; on Windows
-// listen() says it is not supported yet.
+// Listening (ssh/asio/control_endpoint.hpp, the platform seam): a socket
+// created 0600 in a directory the user owns on POSIX, a named pipe only the
+// user may open on Windows. A dead master's socket file is logged, removed
+// and replaced; a live master there is an error.
 //
 // Single-threaded: everything runs on the io_context's thread. The owner
 // routes nothing to it (session channels are ours, opened by us), calls
@@ -52,16 +49,13 @@ class ControlMaster {
   // Sessions relayed right now.
   std::size_t session_count() const;
 
-  // Stops listening (removing the socket file) and drops every client,
+  // Stops listening (removing a socket file) and drops every client,
   // closing their channels. The caller kicks.
   void shutdown();
 
   const std::string& path() const { return path_; }
 
-  // Whether this build can listen at all (no: Windows for now).
-  static bool supported();
-
-  // One control connection; defined in the .cpp (it needs the socket type).
+  // One control connection; defined in the .cpp.
   struct Client;
 
  private:
