@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ssh/common.hpp"
+#include "ssh/limits.hpp"
 #include "ssh/wire/reader.hpp"
 #include "ssh/wire/writer.hpp"
 
@@ -30,8 +31,8 @@ inline constexpr std::uint32_t kProtocolVersion = 3;
 // The largest packet (type and body) either side accepts, as OpenSSH's
 // sftp-server; a READ asks for at most kMaxReadLength bytes so that its DATA
 // reply fits with room to spare.
-inline constexpr std::size_t kMaxPacketLength = 256 * 1024;
-inline constexpr std::size_t kMaxReadLength = kMaxPacketLength - 1024;
+inline constexpr std::size_t kMaxPacketLength = ssh::limits::kMaxSftpPacketLength;
+inline constexpr std::size_t kMaxReadLength = ssh::limits::kMaxSftpReadLength;
 
 enum class PacketType : std::uint8_t {
   Init = 1,

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ssh/limits.hpp"
 #include "ssh/log.hpp"
 #include "ssh/wire/writer.hpp"
 
@@ -14,7 +15,7 @@ namespace sftp {
 namespace {
 
 // POSIX allows 40 links in one lookup (Linux's MAXSYMLINKS); so do we.
-constexpr int kMaxLinksPerLookup = 40;
+constexpr int kMaxLinksPerLookup = ssh::limits::kMaxSftpLinksPerLookup;
 constexpr std::size_t kCopyChunk = 64 * 1024;
 
 std::shared_ptr<spdlog::logger> logger() {

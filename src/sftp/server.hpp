@@ -23,6 +23,7 @@
 
 #include "sftp/file_system.hpp"
 #include "sftp/messages.hpp"
+#include "ssh/limits.hpp"
 
 namespace sftp {
 
@@ -39,9 +40,9 @@ struct ServerOptions {
   bool read_only = false;
   // Cleared from the permissions of created files and directories.
   std::uint32_t umask = 0;
-  std::size_t max_open_handles = 1024;
+  std::size_t max_open_handles = ssh::limits::kDefaultSftpMaxOpenHandles;
   // Names per READDIR reply.
-  std::size_t readdir_batch = 100;
+  std::size_t readdir_batch = ssh::limits::kDefaultSftpReaddirBatch;
   // Input waits while this many reply bytes wait to be taken.
   std::size_t output_high_water = 1024 * 1024;
 };

@@ -72,6 +72,17 @@ TEST(AgentProtocol, MalformedIdentitiesAnswersAreErrors) {
   EXPECT_FALSE(decode_identities_answer(Bytes{}).ok());
 }
 
+TEST(AgentProtocol, IdentityCountLimitAtAndPast) {
+  std::vector<AgentIdentity> identities(kMaxIdentities, AgentIdentity{{1}, ""});
+  auto at_limit = decode_identities_answer(encode_identities_answer(identities));
+  ASSERT_TRUE(at_limit.ok()) << at_limit.error().message;
+  EXPECT_EQ(at_limit->size(), std::size_t{kMaxIdentities});
+  identities.push_back(AgentIdentity{{1}, ""});
+  auto past = decode_identities_answer(encode_identities_answer(identities));
+  ASSERT_FALSE(past.ok());
+  EXPECT_NE(past.error().message.find("too many"), std::string::npos) << past.error().message;
+}
+
 TEST(AgentProtocol, SignResponseDecoding) {
   const Bytes signature = {7, 7, 7};
   auto decoded = decode_sign_response(encode_sign_response(signature));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ssh/connection/messages.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::connection {
 namespace {
@@ -845,6 +846,20 @@ TEST_F(ConnectionTest, EnforcesMaxChannels) {
   EXPECT_EQ(handlers[4]->failure, OpenFailureReason::ResourceShortage);
   EXPECT_EQ(server_->channel_count(), 2U);
   EXPECT_EQ(client_->channel_count(), 2U);
+}
+
+TEST_F(ConnectionTest, DefaultChannelLimitAtAndPast) {
+  make_pair({}, {});
+  ASSERT_EQ(ConnectionConfig{}.max_channels, limits::kMaxChannels);
+  std::vector<std::shared_ptr<RecordingHandler>> handlers;
+  for (std::size_t i = 0; i < limits::kMaxChannels; ++i) {
+    handlers.push_back(std::make_shared<RecordingHandler>());
+    ASSERT_TRUE(client_->open_channel(SessionOpen{}, handlers.back()).ok()) << "channel " << i;
+  }
+  expect_pump_ok();
+  EXPECT_EQ(server_->channel_count(), limits::kMaxChannels);
+  EXPECT_EQ(handlers.back()->events, std::vector<std::string>{"confirmed"});
+  EXPECT_FALSE(client_->open_channel(SessionOpen{}, std::make_shared<RecordingHandler>()).ok());
 }
 
 TEST_F(ConnectionTest, ReportsOpenFailureToHandler) {

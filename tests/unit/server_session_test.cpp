@@ -9,7 +9,9 @@
 
 #include <map>
 
+#include "ssh/auth/messages.hpp"
 #include "ssh/client_session.hpp"
+#include "ssh/limits.hpp"
 #include "ssh/wire/writer.hpp"
 #include "support/transport_pair.hpp"
 
@@ -184,6 +186,62 @@ TEST_F(ServerSessionTest, ClosesAfterMaxAuthTries) {
             std::string::npos);
   // Our client sends keys with their signatures at once: one check each.
   EXPECT_EQ(server_callbacks_.key_checks, 3U);
+}
+
+TEST_F(ServerSessionTest, DefaultAuthAttemptLimitAtAndPast) {
+  ASSERT_EQ(ServerSessionConfig{}.auth.max_attempts, limits::kMaxAuthAttempts);
+  // At the limit: kMaxAuthAttempts - 1 refused keys, then the right one.
+  std::vector<keys::PrivateKey> keys;
+  for (std::size_t i = 0; i + 1 < limits::kMaxAuthAttempts; ++i) keys.push_back(make_key());
+  const auto right = make_key();
+  keys.push_back(right);
+  server_callbacks_.allowed_keys = {right.public_key()};
+  make(client_with_keys(keys), {});
+  pump();
+  EXPECT_TRUE(server_->authenticated());
+  EXPECT_EQ(server_callbacks_.key_checks, limits::kMaxAuthAttempts);
+}
+
+TEST_F(ServerSessionTest, DefaultAuthAttemptLimitPastIsRefused) {
+  std::vector<keys::PrivateKey> keys;
+  for (std::size_t i = 0; i < limits::kMaxAuthAttempts; ++i) keys.push_back(make_key());
+  const auto right = make_key();
+  keys.push_back(right);
+  server_callbacks_.allowed_keys = {right.public_key()};
+  make(client_with_keys(keys), {});
+  pump();
+  EXPECT_FALSE(server_->authenticated());
+  ASSERT_TRUE(server_->close_error());
+  EXPECT_EQ(server_->close_error()->reason, DisconnectReason::NoMoreAuthMethodsAvailable);
+  EXPECT_EQ(server_callbacks_.key_checks, limits::kMaxAuthAttempts);
+}
+
+TEST(KeyboardInteractiveMessages, PromptCountLimitAtAndPast) {
+  auto request_with = [](std::size_t prompts) {
+    auth::UserauthInfoRequest request;
+    for (std::size_t i = 0; i < prompts; ++i) request.prompts.push_back({"p", false});
+    Bytes payload;
+    wire::Writer writer(payload);
+    request.encode(writer);
+    return payload;
+  };
+  auto response_with = [](std::size_t answers) {
+    auth::UserauthInfoResponse response;
+    response.responses.assign(answers, "a");
+    Bytes payload;
+    wire::Writer writer(payload);
+    response.encode(writer);
+    return payload;
+  };
+  const std::size_t limit = limits::kMaxKeyboardInteractivePrompts;
+  auto at_limit = auth::UserauthInfoRequest::decode(request_with(limit));
+  ASSERT_TRUE(at_limit);
+  EXPECT_EQ(at_limit->prompts.size(), limit);
+  EXPECT_FALSE(auth::UserauthInfoRequest::decode(request_with(limit + 1)));
+  auto answered = auth::UserauthInfoResponse::decode(response_with(limit));
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->responses.size(), limit);
+  EXPECT_FALSE(auth::UserauthInfoResponse::decode(response_with(limit + 1)));
 }
 
 TEST_F(ServerSessionTest, PasswordGoesThroughTheCallback) {

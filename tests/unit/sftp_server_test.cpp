@@ -686,6 +686,20 @@ TEST(SftpServerTest, InvalidHandlesAreRefusedAndTheHandleCountIsBounded) {
   EXPECT_EQ(client.code_of(Read{client.id(), handles[0], 0, 1}), StatusCode::Failure);
 }
 
+TEST(SftpServerTest, DefaultHandleLimitAtAndPast) {
+  Client client;
+  const std::size_t limit = Client::default_options().max_open_handles;
+  ASSERT_EQ(limit, 1024u);
+  client.fs.add_file(in_root("/f"), "x");
+  for (std::size_t i = 0; i < limit; ++i) {
+    ASSERT_TRUE(
+        std::holds_alternative<Handle>(client.call(Open{client.id(), "/f", open_flags::kRead, {}})))
+        << "handle " << i;
+  }
+  EXPECT_EQ(client.status_of(Open{client.id(), "/f", open_flags::kRead, {}}).message,
+            "too many open handles");
+}
+
 // Confinement ---------------------------------------------------------------------
 
 class SftpConfinementTest : public ::testing::Test {

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+
+#include "ssh/limits.hpp"
 #include "ssh/wire/reader.hpp"
 #include "ssh/wire/writer.hpp"
 
@@ -57,6 +61,38 @@ TEST(Wire, RejectsEmptyNameInList) {
   Reader reader(buffer);
   reader.name_list();
   EXPECT_FALSE(reader.ok());
+}
+
+// limits::kMaxNameListEntries and kMaxNameListLength, at and one past.
+std::string names_joined(std::size_t count, std::size_t total_length) {
+  // `count` names, the last one padded so the list is total_length bytes.
+  std::string list;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) list += ',';
+    list += 'n';
+  }
+  if (list.size() < total_length) list.insert(list.size(), total_length - list.size(), 'x');
+  return list;
+}
+
+std::optional<std::size_t> names_read(const std::string& list) {
+  Bytes buffer;
+  Writer(buffer).string(list);
+  Reader reader(buffer);
+  auto names = reader.name_list();
+  if (!reader.ok()) return std::nullopt;
+  return names.size();
+}
+
+TEST(Wire, NameListEntryLimitAtAndPast) {
+  EXPECT_EQ(names_read(names_joined(limits::kMaxNameListEntries, 0)),
+            std::optional<std::size_t>(limits::kMaxNameListEntries));
+  EXPECT_EQ(names_read(names_joined(limits::kMaxNameListEntries + 1, 0)), std::nullopt);
+}
+
+TEST(Wire, NameListLengthLimitAtAndPast) {
+  EXPECT_EQ(names_read(names_joined(1, limits::kMaxNameListLength)), std::optional<std::size_t>(1));
+  EXPECT_EQ(names_read(names_joined(1, limits::kMaxNameListLength + 1)), std::nullopt);
 }
 
 }  // namespace

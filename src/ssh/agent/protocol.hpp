@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ssh/common.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::agent {
 
@@ -29,9 +30,9 @@ inline constexpr std::uint32_t kSignFlagRsaSha2_256 = 0x02;
 inline constexpr std::uint32_t kSignFlagRsaSha2_512 = 0x04;
 
 // Largest agent message we accept, as OpenSSH's AGENT_MAX_LEN.
-inline constexpr std::size_t kMaxMessageLength = 256 * 1024;
+inline constexpr std::size_t kMaxMessageLength = limits::kMaxAgentMessageLength;
 // Most identities we take from one answer (OpenSSH's MAX_AGENT_IDENTITIES).
-inline constexpr std::uint32_t kMaxIdentities = 2048;
+inline constexpr std::uint32_t kMaxIdentities = limits::kMaxAgentIdentities;
 
 struct AgentIdentity {
   Bytes key_blob;

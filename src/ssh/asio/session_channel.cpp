@@ -10,6 +10,7 @@
 #include "ssh/asio/child_reaper.hpp"
 #include "ssh/config/pattern.hpp"
 #include "ssh/connection/messages.hpp"
+#include "ssh/limits.hpp"
 #include "ssh/log.hpp"
 
 namespace ssh::net {
@@ -48,7 +49,7 @@ constexpr int kHangupSignal = 0;
 #endif
 
 // Bounds for what a client may pile up before the command starts.
-constexpr std::size_t kMaxEnvironmentVariables = 256;
+constexpr std::size_t kMaxEnvironmentVariables = limits::kMaxSessionEnvironment;
 constexpr std::size_t kReadSize = 32 * 1024;
 
 class SessionChannel : public connection::ChannelHandler,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ssh/limits.hpp"
 #include "ssh/log.hpp"
 #include "ssh/transport/messages.hpp"
 #include "ssh/wire/message_numbers.hpp"
@@ -28,7 +29,7 @@ std::string join(const std::vector<std::string>& names) {
 }
 
 // Bounds the whole exchange against a server that never decides.
-constexpr std::size_t kMaxRequests = 64;
+constexpr std::size_t kMaxRequests = limits::kMaxClientAuthRequests;
 
 }  // namespace
 

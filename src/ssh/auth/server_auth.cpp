@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ssh/limits.hpp"
 #include "ssh/log.hpp"
 #include "ssh/transport/messages.hpp"
 #include "ssh/wire/message_numbers.hpp"
@@ -31,7 +32,7 @@ bool plausible_user_name(std::string_view user) {
 }
 
 // Bounds requests that never count as failures (key queries, "none").
-constexpr std::size_t kMaxRequests = 128;
+constexpr std::size_t kMaxRequests = limits::kMaxServerAuthRequests;
 
 }  // namespace
 

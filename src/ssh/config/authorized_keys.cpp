@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "ssh/config/pattern.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::config {
 namespace {
@@ -14,7 +15,7 @@ constexpr std::string_view kBlank = " \t";
 
 // A bound on one line (sshd reads lines of up to 8 KiB plus RSA keys; a
 // 16 KiB RSA key in base64 is ~3 KiB, so this is generous).
-constexpr std::size_t kMaxLineLength = 64 * 1024;
+constexpr std::size_t kMaxLineLength = limits::kMaxAuthorizedKeysLineLength;
 
 Error bad_options(std::string message) {
   return Error{DisconnectReason::ByApplication, "bad options: " + std::move(message)};

@@ -14,6 +14,7 @@
 
 #include "platform/user.hpp"
 #include "ssh/config/pattern.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::config {
 
@@ -25,7 +26,7 @@ std::vector<std::string> default_global_known_hosts_files() {
 namespace {
 
 // OpenSSH refuses more than this many IdentityFile entries (SSH_MAX_IDENTITY_FILES).
-constexpr std::size_t kMaxIdentityFiles = 100;
+constexpr std::size_t kMaxIdentityFiles = limits::kMaxIdentityFiles;
 
 // Keywords of ssh_config(5) (OpenSSH 9.x plus Debian's GSSAPI patch and a
 // few deprecated ones still found in the wild) that this stack does not

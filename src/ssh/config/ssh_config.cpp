@@ -5,12 +5,13 @@
 
 #include "platform/files.hpp"
 #include "ssh/config/pattern.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::config {
 namespace {
 
 // OpenSSH's READCONF_MAX_DEPTH.
-constexpr int kMaxIncludeDepth = 16;
+constexpr int kMaxIncludeDepth = limits::kMaxConfigIncludeDepth;
 
 struct ReadContext {
   ClientOptions& options;

@@ -14,15 +14,16 @@
 
 #include "ssh/common.hpp"
 #include "ssh/config/forward_spec.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::control {
 
 inline constexpr std::uint32_t kProtocolVersion = 1;
 // Bodies above this are refused before anything is allocated for them.
-inline constexpr std::size_t kMaxMessageSize = 256 * 1024;
+inline constexpr std::size_t kMaxMessageSize = limits::kMaxControlMessageSize;
 // Senders split stdin/stdout/stderr into chunks of at most this much.
-inline constexpr std::size_t kMaxDataChunk = 64 * 1024;
-inline constexpr std::size_t kMaxEnvironment = 256;
+inline constexpr std::size_t kMaxDataChunk = limits::kMaxControlDataChunk;
+inline constexpr std::size_t kMaxEnvironment = limits::kMaxControlEnvironment;
 inline constexpr std::size_t kLengthPrefixSize = 4;
 
 struct Hello {

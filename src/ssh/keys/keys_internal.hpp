@@ -13,6 +13,7 @@
 
 #include "ssh/common.hpp"
 #include "ssh/keys/keys.hpp"
+#include "ssh/limits.hpp"
 
 namespace Botan {
 class Public_Key;
@@ -43,8 +44,8 @@ inline constexpr std::size_t kEd25519SignatureSize = 64;
 // OpenSSH refuses smaller moduli (SSH_RSA_MINIMUM_MODULUS_SIZE) and larger
 // ones (OPENSSL_RSA_MAX_MODULUS_BITS); the upper bound also caps the cost a
 // peer can make us pay per verification.
-inline constexpr std::size_t kMinRsaBits = 1024;
-inline constexpr std::size_t kMaxRsaBits = 16384;
+inline constexpr std::size_t kMinRsaBits = limits::kMinRsaBits;
+inline constexpr std::size_t kMaxRsaBits = limits::kMaxRsaBits;
 
 inline Error key_error(std::string message) {
   return protocol_error(std::move(message));

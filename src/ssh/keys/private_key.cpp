@@ -17,6 +17,7 @@
 
 #include "ssh/keys/keys.hpp"
 #include "ssh/keys/keys_internal.hpp"
+#include "ssh/limits.hpp"
 #include "ssh/wire/reader.hpp"
 #include "ssh/wire/writer.hpp"
 
@@ -37,7 +38,7 @@ constexpr std::string_view kDefaultCipher = "aes256-ctr";
 constexpr std::size_t kSaltSize = 16;
 // A hostile file must not make us spin for hours; ssh-keygen -a users pick
 // hundreds at most (each round costs a few milliseconds).
-constexpr std::uint32_t kMaxKdfRounds = 10000;
+constexpr std::uint32_t kMaxKdfRounds = limits::kMaxKdfRounds;
 // The private section is padded to the cipher's block size; with no cipher
 // OpenSSH uses 8.
 constexpr std::size_t kUnencryptedBlockSize = 8;

@@ -23,12 +23,13 @@
 #include <vector>
 
 #include "ssh/common.hpp"
+#include "ssh/limits.hpp"
 #include "ssh/scp/scp_filesystem.hpp"
 
 namespace ssh::scp {
 
 // The longest record or message line accepted from the client, '\n' included.
-inline constexpr std::size_t kMaxLineLength = 8192;
+inline constexpr std::size_t kMaxLineLength = limits::kMaxScpLineLength;
 
 enum class Direction {
   Sink,    // -t: the client sends files to us

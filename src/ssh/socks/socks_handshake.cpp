@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "ssh/limits.hpp"
 #include "ssh/wire/reader.hpp"
 
 namespace ssh::socks {
@@ -21,7 +22,7 @@ constexpr std::uint8_t kAddressIpv4 = 1;
 constexpr std::uint8_t kAddressDomain = 3;
 constexpr std::uint8_t kAddressIpv6 = 4;
 // SOCKS4 user ids and SOCKS4a host names end with a NUL within this.
-constexpr std::size_t kMaxNulTerminated = 256;
+constexpr std::size_t kMaxNulTerminated = limits::kMaxSocksNulTerminated;
 
 std::uint16_t port_of(ByteView two) {
   return static_cast<std::uint16_t>(two[0] << 8 | two[1]);

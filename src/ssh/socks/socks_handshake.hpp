@@ -19,12 +19,13 @@
 #include <string>
 
 #include "ssh/common.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::socks {
 
 // Longest handshake accepted (a SOCKS4a request with a 255-byte user and
 // a 255-byte host name fits): anything longer is refused, not buffered.
-inline constexpr std::size_t kMaxHandshakeLength = 600;
+inline constexpr std::size_t kMaxHandshakeLength = limits::kMaxSocksHandshakeLength;
 
 class Handshake {
  public:
