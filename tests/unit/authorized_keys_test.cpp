@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "ssh/limits.hpp"
+
 namespace ssh::config {
 namespace {
 
@@ -41,6 +43,15 @@ class AuthorizedKeysTest : public ::testing::Test {
 
 system_clock::time_point at_unix(std::int64_t value) {
   return system_clock::time_point(seconds(value));
+}
+
+TEST_F(AuthorizedKeysTest, LineLengthLimitAtAndPast) {
+  const std::string base = public_key_.to_openssh_line("");
+  const std::string at_limit =
+      base + " " + std::string(limits::kMaxAuthorizedKeysLineLength - base.size() - 1, 'c');
+  ASSERT_EQ(at_limit.size(), limits::kMaxAuthorizedKeysLineLength);
+  parse_ok(at_limit);
+  EXPECT_EQ(parse_error(at_limit + "c"), "line too long");
 }
 
 TEST_F(AuthorizedKeysTest, KeyWithoutOptionsAllowsEverything) {

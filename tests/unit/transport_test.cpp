@@ -919,6 +919,18 @@ TEST_F(TransportFakePeerTest, MoreThan1024LinesBeforeBannerFail) {
   expect_disconnect_sent(DisconnectReason::ProtocolError, "no SSH version line");
 }
 
+TEST_F(TransportFakePeerTest, VersionLineLengthLimitAtAndPast) {
+  const std::string prefix = "SSH-2.0-";
+  const std::string at_limit =
+      prefix + std::string(limits::kMaxVersionLineLength - prefix.size(), 'v');
+  make(Role::Client);
+  ASSERT_TRUE(IsOk(feed_text(at_limit + "\r\n")));
+  EXPECT_EQ(transport_->peer_version(), at_limit);
+  make(Role::Client);
+  expect_failure(feed_text(at_limit + "v\r\n"), DisconnectReason::ProtocolError,
+                 {"version line is too long"});
+}
+
 TEST_F(TransportFakePeerTest, OverlongLineWithoutNewlineFails) {
   make(Role::Client);
   expect_failure(feed_text(std::string(limits::kMaxPreBannerBytes + 1, 'x')),
