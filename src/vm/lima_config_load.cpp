@@ -431,9 +431,18 @@ void read_top_level(Reader& reader, const YAML::Node& root, LimaConfig& config) 
 
 // --- writing ---
 
+// Scripts read best as literal blocks ("|"), but yaml-cpp writes those
+// without a chomping indicator, so a block reads back with exactly one final
+// newline; other multi-line text is written quoted with escapes.
+bool reads_back_as_literal(const std::string& value) {
+  const std::size_t size = value.size();
+  return size >= 2 && value[size - 1] == '\n' && value[size - 2] != '\n' && value[0] != ' ' &&
+         value[0] != '\t' && value[0] != '\n' && value.find('\r') == std::string::npos;
+}
+
 void write_string(YAML::Emitter& out, std::string_view key, const std::string& value) {
   out << YAML::Key << std::string(key) << YAML::Value;
-  if (value.find('\n') != std::string::npos) out << YAML::Literal;
+  if (reads_back_as_literal(value)) out << YAML::Literal;
   out << value;
 }
 

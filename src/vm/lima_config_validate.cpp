@@ -155,7 +155,9 @@ class Checker {
     const auto span = [](const std::optional<PortRange>& range) {
       return range ? (*range)[1] - (*range)[0] : 0;
     };
-    if (!guest_socket && !host_socket && rule.guest_port_range && rule.host_port_range &&
+    // Reversed ranges were reported above; their lengths say nothing more.
+    if (!guest_socket && !host_socket && span(rule.guest_port_range) >= 0 &&
+        span(rule.host_port_range) >= 0 && rule.guest_port_range && rule.host_port_range &&
         span(rule.guest_port_range) != span(rule.host_port_range)) {
       error(path + ".hostPortRange", "must be as long as guestPortRange");
     }
