@@ -23,9 +23,11 @@
 // defaults, as Lima's FillDefault does.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "vm/lima_config.hpp"
 #include "vm/lima_config_load.hpp"

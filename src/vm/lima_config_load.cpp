@@ -8,6 +8,8 @@
 #include <limits>
 #include <sstream>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 
 namespace vm {
 namespace {
@@ -105,7 +107,7 @@ class Reader {
       std::int64_t value = 0;
       const char* const end = text.data() + text.size();
       const char* begin = text.data();
-      if (begin != end && *begin == '+') ++begin;
+      if (begin != end && *begin == '+' && begin + 1 != end && begin[1] != '-') ++begin;
       const auto parsed = std::from_chars(begin, end, value);
       if (parsed.ec == std::errc() && parsed.ptr == end && begin != end) return value;
     }
@@ -216,11 +218,13 @@ Image read_image(Reader& reader, const YAML::Node& node, const std::string& path
     const std::string field = child_path(path, key);
     if (read_image_file_field(reader, image.file, key, entry.second, field)) continue;
     if (key == "kernel") {
-      if (reader.mapping(entry.second, field))
+      if (reader.mapping(entry.second, field)) {
         image.kernel = read_kernel(reader, entry.second, field);
+      }
     } else if (key == "initrd") {
-      if (reader.mapping(entry.second, field))
+      if (reader.mapping(entry.second, field)) {
         image.initrd = read_initrd(reader, entry.second, field);
+      }
     } else {
       reader.unknown_field(entry.first, field);
     }

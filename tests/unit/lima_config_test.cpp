@@ -685,7 +685,9 @@ const std::vector<ValidationCase>& validation_cases() {
       {"host port too big", [](LimaConfig& c) { single_port_rule(c).host_port = 65536; },
        "portForwards[1].hostPort", "must be a port from 1 to 65535, got 65536"},
       {"guest range reversed",
-       [](LimaConfig& c) { c.port_forwards[0].guest_port_range = PortRange{8010, 8000}; },
+       [](LimaConfig& c) {
+         c.port_forwards[0].guest_port_range = PortRange{8010, 8000};
+       },
        "portForwards[0].guestPortRange", "the first port is above the last"},
       {"ranges of different lengths",
        [](LimaConfig& c) {

@@ -4,6 +4,8 @@
 // processes through tests/support/process.*).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
 #include <string>
 
 #include "support/files.hpp"
