@@ -695,7 +695,10 @@ std::string write_lima_config(const LimaConfig& config) {
   write_string_map(out, "param", config.param);
   write_optional(out, "message", config.message);
   out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+  std::string text = out.c_str();
+  // A literal block at the end already ends the text with its newline.
+  if (text.empty() || text.back() != '\n') text += '\n';
+  return text;
 }
 
 }  // namespace vm

@@ -206,6 +206,8 @@ TEST(LimaConfigLoad, WrittenConfigReadsBackEqual) {
   EXPECT_NE(yaml.find("memory: 2GiB"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("disk: 1536MiB"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("script: |"), std::string::npos) << yaml;
+  // The message, last, is a literal block: its newline ends the text, once.
+  EXPECT_TRUE(yaml.ends_with("`limactl shell default`.\n")) << yaml;
 }
 
 TEST(LimaConfigLoad, EmptyConfigWritesAnEmptyMappingAndReadsBack) {
