@@ -7,6 +7,7 @@
 
 #include "platform/user.hpp"
 #include "platform/windows_paths.hpp"
+#include "ssh/log.hpp"
 
 namespace vm {
 namespace {
@@ -207,8 +208,14 @@ LimaConfig apply_builtin_defaults(LimaConfig config, const HostFacts& host) {
   if (!config.ssh.load_dot_ssh_pub_keys) config.ssh.load_dot_ssh_pub_keys = false;
   if (!config.ssh.forward_agent) config.ssh.forward_agent = false;
   if (!config.user.name) {
-    config.user.name =
-        valid_guest_user_name(host.user_name) ? host.user_name : std::string(kFallbackUserName);
+    if (valid_guest_user_name(host.user_name)) {
+      config.user.name = host.user_name;
+    } else {
+      ssh::log::get("vm")->debug(
+          "host user name \"{}\" is no Linux user name; the guest user is {}", host.user_name,
+          kFallbackUserName);
+      config.user.name = std::string(kFallbackUserName);
+    }
   }
   if (!config.user.uid) config.user.uid = guest_uid(host.user_id).value_or(kFallbackUid);
   if (!config.user.home) config.user.home = "/home/" + *config.user.name + ".linux";
@@ -233,7 +240,11 @@ ConfigLoadResult load_lima_config_with_defaults(const std::filesystem::path& ins
   bool other_layers = false;
   for (int i = 0; i < 2; ++i) {
     std::error_code error;
-    if (!std::filesystem::exists(layer_files[i], error)) continue;
+    if (!std::filesystem::exists(layer_files[i], error)) {
+      ssh::log::get("vm")->debug("lima.yaml layer {}: not there", layer_files[i].string());
+      continue;
+    }
+    ssh::log::get("vm")->debug("lima.yaml layer {}: read", layer_files[i].string());
     other_layers = true;
     ConfigLoadResult layer = load_lima_config_file(layer_files[i]);
     result.errors.insert(result.errors.end(), layer.errors.begin(), layer.errors.end());
