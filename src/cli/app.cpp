@@ -9,6 +9,7 @@
 #include "cli/sftp_server_command.hpp"
 #include "cli/ssh_command.hpp"
 #include "cli/sshd_command.hpp"
+#include "cli/validate_command.hpp"
 
 namespace cli {
 
@@ -29,6 +30,8 @@ int run_limactl(int argc, char** argv) {
   setup_scp_command(app, scp_options);
   SftpCommandOptions sftp_options;
   setup_sftp_command(app, sftp_options);
+  ValidateCommandOptions validate_options;
+  setup_validate_command(app, validate_options);
 
   try {
     app.parse(argc, argv);
@@ -41,6 +44,7 @@ int run_limactl(int argc, char** argv) {
   if (app.got_subcommand("sftp-server")) return run_sftp_server_command(sftp_server_options);
   if (app.got_subcommand("scp")) return run_scp_command(scp_options);
   if (app.got_subcommand("sftp")) return run_sftp_command(sftp_options);
+  if (app.got_subcommand("validate")) return run_validate_command(validate_options);
   return 0;
 }
 
