@@ -3,14 +3,15 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 #include <string_view>
+#include <tuple>
 
 // Layout of the image, in 2048-byte sectors:
 //   0-15   system area (zeros)
@@ -90,13 +91,17 @@ void put_ucs2_text(std::uint8_t* at, std::size_t width, std::u16string_view text
   }
 }
 
-void append(Bytes& out, const Bytes& more) { out.insert(out.end(), more.begin(), more.end()); }
+void append(Bytes& out, const Bytes& more) {
+  out.insert(out.end(), more.begin(), more.end());
+}
 
 std::uint32_t sectors_for(std::uint64_t bytes) {
   return static_cast<std::uint32_t>((bytes + kSectorSize - 1) / kSectorSize);
 }
 
-void pad_to_sector(Bytes& bytes) { bytes.resize(std::size_t{sectors_for(bytes.size())} * kSectorSize); }
+void pad_to_sector(Bytes& bytes) {
+  bytes.resize(std::size_t{sectors_for(bytes.size())} * kSectorSize);
+}
 
 // Appends `item` so that it does not cross a sector boundary (directory
 // records and continuation areas must not, ECMA-119 6.8.1.1, SUSP 5.1).
@@ -160,8 +165,8 @@ void put_descriptor_time(std::uint8_t* at, const CivilTime* time) {
   }
   char digits[17];
   std::snprintf(digits, sizeof digits, "%04u%02u%02u%02u%02u%02u00",
-                static_cast<unsigned>(time->year), time->month, time->day, time->hour,
-                time->minute, time->second);
+                static_cast<unsigned>(time->year), time->month, time->day, time->hour, time->minute,
+                time->second);
   std::memcpy(at, digits, 16);
   at[16] = 0;
 }
@@ -169,7 +174,9 @@ void put_descriptor_time(std::uint8_t* at, const CivilTime* time) {
 // ---------------------------------------------------------------------------
 // Validation of names.
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string quoted(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
 
 // UTF-8 to UCS-2 (Joliet cannot hold characters outside the BMP).
 std::u16string ucs2_from_utf8(std::string_view name, std::string_view path) {
@@ -308,7 +315,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
   std::size_t start = 0;
   while (true) {
     const std::size_t slash = path.find('/', start);
-    components.push_back(path.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    components.push_back(
+        path.substr(start, slash == std::string_view::npos ? slash : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -491,7 +499,9 @@ Bytes susp_entry(char first, char second, const Bytes& payload) {
   return entry;
 }
 
-Bytes sharing_protocol_entry() { return susp_entry('S', 'P', {0xBE, 0xEF, 0}); }
+Bytes sharing_protocol_entry() {
+  return susp_entry('S', 'P', {0xBE, 0xEF, 0});
+}
 
 Bytes extension_reference_entry() {
   Bytes payload{static_cast<std::uint8_t>(kRripIdentifier.size()),
@@ -571,8 +581,9 @@ struct DirectoryBytes {
 
 // The system use area of one record: entries that fit stay in it, the rest
 // go to the directory's continuation area behind a CE entry.
-Bytes system_use_area(const Node& directory, std::vector<Bytes> in_record, std::vector<Bytes> spilled,
-                      std::size_t identifier_length, Bytes& continuation) {
+Bytes system_use_area(const Node& directory, std::vector<Bytes> in_record,
+                      std::vector<Bytes> spilled, std::size_t identifier_length,
+                      Bytes& continuation) {
   const std::size_t available =
       kMaxRecordLength - 1 - (33 + identifier_length + (identifier_length % 2 == 0 ? 1 : 0));
   Bytes area;
@@ -656,8 +667,8 @@ Bytes path_table(const std::vector<Node*>& directories, View view, bool big_endi
     Bytes record(8 + identifier.size() + identifier.size() % 2, 0);
     record[0] = static_cast<std::uint8_t>(identifier.size());
     const std::uint32_t extent = extent_of(*directory, view);
-    const std::uint16_t parent = view == View::kIso ? directory->parent->iso_number
-                                                    : directory->parent->joliet_number;
+    const std::uint16_t parent =
+        view == View::kIso ? directory->parent->iso_number : directory->parent->joliet_number;
     if (big_endian) {
       put_be32(&record[2], extent);
       put_be16(&record[6], parent);
@@ -688,10 +699,10 @@ void put_volume_descriptor(std::uint8_t* at, View view, const IsoSpec& spec, con
   at[6] = 1;
   const std::string application = "LIMACTL";
   if (joliet) {
-    const std::u16string volume_id(spec.volume_id.begin(),
-                                   spec.volume_id.begin() +
-                                       static_cast<std::ptrdiff_t>(std::min(
-                                           spec.volume_id.size(), kJolietVolumeIdCharacters)));
+    const std::u16string volume_id(
+        spec.volume_id.begin(),
+        spec.volume_id.begin() + static_cast<std::ptrdiff_t>(
+                                     std::min(spec.volume_id.size(), kJolietVolumeIdCharacters)));
     put_ucs2_text(at + 8, 32, u"");
     put_ucs2_text(at + 40, 32, volume_id);
     std::memcpy(at + 88, "%/E", 3);  // UCS-2 level 3
@@ -714,11 +725,11 @@ void put_volume_descriptor(std::uint8_t* at, View view, const IsoSpec& spec, con
   put_be32(at + 148, tables.big_endian_sector);
   const Bytes root_record = directory_record(root, view, record_time(time), Bytes{0}, {});
   std::copy(root_record.begin(), root_record.end(), at + 156);
-  put_descriptor_time(at + 813, &time);  // creation
-  put_descriptor_time(at + 830, &time);  // modification
+  put_descriptor_time(at + 813, &time);    // creation
+  put_descriptor_time(at + 830, &time);    // modification
   put_descriptor_time(at + 847, nullptr);  // expiration
   put_descriptor_time(at + 864, nullptr);  // effective
-  at[881] = 1;  // file structure version
+  at[881] = 1;                             // file structure version
 }
 
 void put_terminator(std::uint8_t* at) {
@@ -761,7 +772,8 @@ std::vector<std::uint8_t> build_iso(const IsoSpec& spec) {
   collect_files(*root, files);
 
   // Sizes first (they do not depend on where anything is), then sectors.
-  PathTables iso_tables{static_cast<std::uint32_t>(path_table(iso_directories, View::kIso, false).size())};
+  PathTables iso_tables{
+      static_cast<std::uint32_t>(path_table(iso_directories, View::kIso, false).size())};
   PathTables joliet_tables{
       static_cast<std::uint32_t>(path_table(joliet_directories, View::kJoliet, false).size())};
   for (Node* directory : iso_directories) {

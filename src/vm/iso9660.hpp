@@ -29,7 +29,7 @@ struct IsoFile {
   // not "." or "..", no control characters and none of * / : ; ? \ (Joliet
   // forbids them). At most 8 components (ECMA-119's depth limit).
   std::string path;
-  std::string contents;  // bytes, written as they are
+  std::string contents;       // bytes, written as they are
   std::uint32_t mode = 0644;  // permission bits only (07777), as in chmod
 };
 

@@ -51,7 +51,10 @@ std::string xorriso(const std::vector<std::string>& arguments) {
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   testing_support::ProcessResult result;
   try {
-    result = run_process(argv);
+    testing_support::RunOptions options;
+    // UTF-8 names pass through unchanged only in a UTF-8 locale.
+    options.environment = {{"LC_ALL", "C.UTF-8"}};
+    result = run_process(argv, options);
   } catch (const std::exception& error) {
     ADD_FAILURE() << "cannot run xorriso (install it: scripts/install-deps): " << error.what();
     return {};
@@ -131,6 +134,8 @@ TEST_F(Iso9660Readback, RockRidgeGivesNamesModesAndContents) {
        {"boot", "boot/nested", "boot/nested/deeper", "provision", "provision/system"}) {
     EXPECT_EQ(modes[directory], mode_string(0755, 'd')) << directory << "\n" << listing;
   }
+  EXPECT_EQ(modes[""], mode_string(0755, 'd')) << "the root\n" << listing;
+  modes.erase("");
   EXPECT_EQ(modes.size(), spec_.files.size() + 5) << listing;
 }
 

@@ -56,8 +56,8 @@ std::string text(const Image& image, std::size_t at, std::size_t length) {
 std::string ucs2_to_ascii(std::string_view be_units) {
   std::string out;
   for (std::size_t i = 0; i + 1 < be_units.size(); i += 2) {
-    const unsigned unit = static_cast<unsigned char>(be_units[i]) << 8 |
-                          static_cast<unsigned char>(be_units[i + 1]);
+    const unsigned unit =
+        static_cast<unsigned char>(be_units[i]) << 8 | static_cast<unsigned char>(be_units[i + 1]);
     out.push_back(unit < 0x80 ? static_cast<char>(unit) : '?');
   }
   return out;
@@ -189,7 +189,8 @@ TEST(Iso9660Structure, VolumeDescriptorsSitAtSectors16To18) {
   EXPECT_EQ(text(image, kJoliet + 88, 3), "%/E") << "Joliet UCS-2 level 3 escape sequence";
   EXPECT_EQ(image.at(kTerminator), 255);
   EXPECT_EQ(text(image, kTerminator + 1, 5), "CD001");
-  for (std::size_t at = 0; at < kPrimary; ++at) ASSERT_EQ(image[at], 0) << "system area byte " << at;
+  for (std::size_t at = 0; at < kPrimary; ++at)
+    ASSERT_EQ(image[at], 0) << "system area byte " << at;
 }
 
 TEST(Iso9660Structure, VolumeIdAndSizesAreRecorded) {
