@@ -174,8 +174,21 @@ void put_descriptor_time(std::uint8_t* at, const CivilTime* time) {
 // ---------------------------------------------------------------------------
 // Validation of names.
 
-std::string quoted(std::string_view text) {
-  return "\"" + std::string(text) + "\"";
+// Control bytes (NUL above all) shown as \xNN, so that the message stays one
+// readable C string.
+std::string in_quotes(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", byte);
+      out += escaped;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
 }
 
 // UTF-8 to UCS-2 (Joliet cannot hold characters outside the BMP).
@@ -196,22 +209,23 @@ std::u16string ucs2_from_utf8(std::string_view name, std::string_view path) {
       length = 3;
       code_point = lead & 0x0F;
     } else {
-      throw IsoError("ISO image: file name in " + quoted(path) +
+      throw IsoError("ISO image: file name in " + in_quotes(path) +
                      " is not UTF-8 of the Basic Multilingual Plane (Joliet holds only that)");
     }
     if (i + length > name.size()) {
-      throw IsoError("ISO image: file name in " + quoted(path) + " ends inside a UTF-8 character");
+      throw IsoError("ISO image: file name in " + in_quotes(path) +
+                     " ends inside a UTF-8 character");
     }
     for (std::size_t k = 1; k < length; ++k) {
       const auto next = static_cast<unsigned char>(name[i + k]);
       if ((next & 0xC0) != 0x80) {
-        throw IsoError("ISO image: file name in " + quoted(path) + " is not valid UTF-8");
+        throw IsoError("ISO image: file name in " + in_quotes(path) + " is not valid UTF-8");
       }
       code_point = (code_point << 6) | (next & 0x3F);
     }
     const bool overlong = (length == 2 && code_point < 0x80) || (length == 3 && code_point < 0x800);
     if (overlong || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-      throw IsoError("ISO image: file name in " + quoted(path) + " is not valid UTF-8");
+      throw IsoError("ISO image: file name in " + in_quotes(path) + " is not valid UTF-8");
     }
     units.push_back(static_cast<char16_t>(code_point));
     i += length;
@@ -221,27 +235,27 @@ std::u16string ucs2_from_utf8(std::string_view name, std::string_view path) {
 
 std::u16string validated_name(std::string_view name, std::string_view path) {
   if (name.empty()) {
-    throw IsoError("ISO image: path " + quoted(path) +
+    throw IsoError("ISO image: path " + in_quotes(path) +
                    " has an empty component (leading, trailing or double '/')");
   }
   if (name == "." || name == "..") {
-    throw IsoError("ISO image: path " + quoted(path) + " contains \".\" or \"..\"");
+    throw IsoError("ISO image: path " + in_quotes(path) + " contains \".\" or \"..\"");
   }
   if (name.find('\0') != std::string_view::npos) {
-    throw IsoError("ISO image: path " + quoted(path) + " contains a NUL byte");
+    throw IsoError("ISO image: path " + in_quotes(path) + " contains a NUL byte");
   }
   std::u16string units = ucs2_from_utf8(name, path);
   if (units.size() > kMaxNameCharacters) {
-    throw IsoError("ISO image: name " + quoted(name) + " in " + quoted(path) + " has " +
+    throw IsoError("ISO image: name " + in_quotes(name) + " in " + in_quotes(path) + " has " +
                    std::to_string(units.size()) + " characters; at most " +
                    std::to_string(kMaxNameCharacters) + " fit in Joliet");
   }
   for (const char16_t unit : units) {
     if (unit < 0x20 || unit == 0x7F) {
-      throw IsoError("ISO image: name in " + quoted(path) + " contains a control character");
+      throw IsoError("ISO image: name in " + in_quotes(path) + " contains a control character");
     }
     if (std::u16string_view(u"*:;?\\").find(unit) != std::u16string_view::npos) {
-      throw IsoError("ISO image: name in " + quoted(path) +
+      throw IsoError("ISO image: name in " + in_quotes(path) +
                      " contains one of * : ; ? \\ (not allowed in Joliet names)");
     }
   }
@@ -259,14 +273,14 @@ void validate_mode(std::uint32_t mode, std::string_view what) {
 
 void validate_volume_id(std::string_view volume_id) {
   if (volume_id.empty() || volume_id.size() > kMaxVolumeIdLength) {
-    throw IsoError("ISO image: volume id " + quoted(volume_id) + " must have 1 to " +
+    throw IsoError("ISO image: volume id " + in_quotes(volume_id) + " must have 1 to " +
                    std::to_string(kMaxVolumeIdLength) + " characters");
   }
   for (const char c : volume_id) {
     const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
                          (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
     if (!allowed) {
-      throw IsoError("ISO image: volume id " + quoted(volume_id) +
+      throw IsoError("ISO image: volume id " + in_quotes(volume_id) +
                      " may only contain A-Z a-z 0-9 _ - .");
     }
   }
@@ -342,13 +356,13 @@ std::unique_ptr<Node> build_tree(const IsoSpec& spec) {
   root->mode = spec.directory_mode;
   root->parent = root.get();
   for (const IsoFile& file : spec.files) {
-    validate_mode(file.mode, quoted(file.path));
+    validate_mode(file.mode, in_quotes(file.path));
     if (file.contents.size() > std::uint64_t{0xFFFFFFFF}) {
-      throw IsoError("ISO image: " + quoted(file.path) + " is larger than 4 GiB - 1");
+      throw IsoError("ISO image: " + in_quotes(file.path) + " is larger than 4 GiB - 1");
     }
     const std::vector<std::string_view> components = split_path(file.path);
     if (components.size() > kMaxPathComponents) {
-      throw IsoError("ISO image: path " + quoted(file.path) + " is " +
+      throw IsoError("ISO image: path " + in_quotes(file.path) + " is " +
                      std::to_string(components.size()) + " levels deep; ISO9660 allows " +
                      std::to_string(kMaxPathComponents));
     }
@@ -361,12 +375,12 @@ std::unique_ptr<Node> build_tree(const IsoSpec& spec) {
       if (existing != directory->children_by_name.end()) {
         Node* node = existing->second;
         if (last) {
-          throw IsoError("ISO image: path " + quoted(file.path) + " is given twice" +
+          throw IsoError("ISO image: path " + in_quotes(file.path) + " is given twice" +
                          (node->is_directory ? " (once as a directory)" : ""));
         }
         if (!node->is_directory) {
-          throw IsoError("ISO image: path " + quoted(file.path) + " goes through " + quoted(name) +
-                         ", which is a file");
+          throw IsoError("ISO image: path " + in_quotes(file.path) + " goes through " +
+                         in_quotes(name) + ", which is a file");
         }
         directory = node;
         continue;

@@ -393,7 +393,8 @@ TEST(Iso9660Validation, RefusesBadPaths) {
   expect_refused(with_file("dir/"), "empty component");
   expect_refused(with_file("a/../b"), "\"..\"");
   expect_refused(with_file("./a"), "\".\"");
-  expect_refused(with_file(std::string("nul\0byte", 8)), "NUL byte");
+  expect_refused(with_file(std::string("nul\0byte", 8)),
+                 "path \"nul\\x00byte\" contains a NUL byte");
   expect_refused(with_file("tab\there"), "control character");
   expect_refused(with_file("what?"), "not allowed in Joliet");
   expect_refused(with_file("c:drive"), "not allowed in Joliet");
