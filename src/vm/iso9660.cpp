@@ -568,11 +568,20 @@ std::uint32_t size_of(const Node& node, View view) {
   return view == View::kIso ? node.iso_directory_size : node.joliet_directory_size;
 }
 
-// ECMA-119 9.1: the fixed 33 bytes, the identifier, a pad byte after an even
-// length identifier, the system use area, and a pad to an even length.
+// ECMA-119 9.1: the fixed 33 bytes, the identifier, and a pad byte after an
+// even length identifier come before the system use area.
+std::size_t system_use_offset(std::size_t identifier_length) {
+  return 33 + identifier_length + (identifier_length % 2 == 0 ? 1 : 0);
+}
+
+// Room for system use entries, keeping a byte for the pad to an even length.
+std::size_t system_use_room(std::size_t identifier_length) {
+  return kMaxRecordLength - 1 - system_use_offset(identifier_length);
+}
+
 Bytes directory_record(const Node& target, View view, const RecordTime& time,
                        const Bytes& identifier, const Bytes& system_use) {
-  const std::size_t identifier_end = 33 + identifier.size() + (identifier.size() % 2 == 0 ? 1 : 0);
+  const std::size_t identifier_end = system_use_offset(identifier.size());
   std::size_t length = identifier_end + system_use.size();
   length += length % 2;
   Bytes record(length, 0);
@@ -598,14 +607,14 @@ struct DirectoryBytes {
 Bytes system_use_area(const Node& directory, std::vector<Bytes> in_record,
                       std::vector<Bytes> spilled, std::size_t identifier_length,
                       Bytes& continuation) {
-  const std::size_t available =
-      kMaxRecordLength - 1 - (33 + identifier_length + (identifier_length % 2 == 0 ? 1 : 0));
+  const std::size_t room = system_use_room(identifier_length);
   Bytes area;
   for (const Bytes& entry : in_record) append(area, entry);
-  if (spilled.empty()) return area;
-  if (area.size() + kContinuationEntryLength > available) {
+  const std::size_t needed = area.size() + (spilled.empty() ? 0 : kContinuationEntryLength);
+  if (needed > room) {
     throw std::logic_error("ISO image: Rock Ridge entries do not fit a directory record");
   }
+  if (spilled.empty()) return area;
   Bytes spilled_bytes;
   for (const Bytes& entry : spilled) append(spilled_bytes, entry);
   append_within_sector(continuation, spilled_bytes);
@@ -654,10 +663,8 @@ DirectoryBytes directory_bytes(const Node& directory, View view, const Context& 
       Bytes name = alternate_name_entry(child->name);
       std::size_t in_record_size = 0;
       for (const Bytes& entry : entries) in_record_size += entry.size();
-      const std::size_t available =
-          kMaxRecordLength - 1 - (33 + identifier.size() + (identifier.size() % 2 == 0 ? 1 : 0));
       std::vector<Bytes> spilled;
-      if (in_record_size + name.size() <= available) {
+      if (in_record_size + name.size() <= system_use_room(identifier.size())) {
         entries.push_back(std::move(name));
       } else {
         spilled.push_back(std::move(name));
