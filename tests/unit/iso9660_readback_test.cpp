@@ -1,5 +1,5 @@
 // The ISO9660 writer's images read back by a real reader, xorriso (a test
-// tool only: scripts/install-deps), through each of the three trees: Rock
+// tool only: scripts/install-deps), in each of its three views: Rock
 // Ridge (names, modes, contents, as Linux mounts cidata), Joliet and plain
 // ECMA-119. Linux only (CMakeLists.txt leaves it out of the Windows build).
 #include <gtest/gtest.h>
