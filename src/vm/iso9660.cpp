@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -119,28 +120,13 @@ struct CivilTime {
   unsigned month, day, hour, minute, second;
 };
 
-// Howard Hinnant's civil_from_days, valid for the proleptic Gregorian calendar.
 CivilTime civil_from_unix(std::int64_t seconds) {
   const std::int64_t days = seconds / kSecondsPerDay;  // seconds >= 0 (validated)
   const std::int64_t of_day = seconds % kSecondsPerDay;
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = z / 146097;
-  const std::int64_t day_of_era = z - era * 146097;
-  const std::int64_t year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const std::int64_t day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const std::int64_t month_from_march = (5 * day_of_year + 2) / 153;
-  const auto day = static_cast<unsigned>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
-  const auto month =
-      static_cast<unsigned>(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
-  const std::int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
-  return {year,
-          month,
-          day,
-          static_cast<unsigned>(of_day / 3600),
-          static_cast<unsigned>(of_day / 60 % 60),
-          static_cast<unsigned>(of_day % 60)};
+  const std::chrono::year_month_day date{std::chrono::sys_days{std::chrono::days{days}}};
+  return {static_cast<int>(date.year()),           static_cast<unsigned>(date.month()),
+          static_cast<unsigned>(date.day()),       static_cast<unsigned>(of_day / 3600),
+          static_cast<unsigned>(of_day / 60 % 60), static_cast<unsigned>(of_day % 60)};
 }
 
 // ECMA-119 9.1.5: years since 1900, month, day, hour, minute, second, GMT offset.
