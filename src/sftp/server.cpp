@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <deque>
 #include <type_traits>
@@ -68,22 +69,12 @@ FsError denied(std::string message) {
 std::string format_date(std::uint32_t seconds) {
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
-  std::int64_t days = seconds / 86400;
-  days += 719468;
-  const std::int64_t era = days / 146097;
-  const std::int64_t day_of_era = days - era * 146097;
-  const std::int64_t year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const std::int64_t day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const std::int64_t month_index = (5 * day_of_year + 2) / 153;
-  const std::int64_t day = day_of_year - (153 * month_index + 2) / 5 + 1;
-  const std::int64_t month = month_index < 10 ? month_index + 3 : month_index - 9;
-  const std::int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  const std::chrono::year_month_day date{std::chrono::sys_days{std::chrono::days{seconds / 86400}}};
+  const auto month = static_cast<unsigned>(date.month());
+  const auto day = static_cast<unsigned>(date.day());
+  const int year = static_cast<int>(date.year());
   char text[32];
-  std::snprintf(text, sizeof text, "%s %2d  %4d", kMonths[month - 1], static_cast<int>(day),
-                static_cast<int>(year));
+  std::snprintf(text, sizeof text, "%s %2u  %4d", kMonths[month - 1], day, year);
   return text;
 }
 
