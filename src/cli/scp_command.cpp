@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <asio.hpp>
 #include <cctype>
+#include <chrono>
 #include <csignal>
 #include <deque>
 #include <filesystem>
@@ -206,6 +207,7 @@ class ScpRun : public ClientConnectionCallbacks, public ssh::scp::ClientObserver
     options.recursive = cli_.recursive;
     options.preserve = cli_.preserve;
     options.resume = cli_.resume;
+    options.clock = [] { return std::chrono::steady_clock::now(); };
     options.on_progress = [this](const sftp::TransferProgress& progress) {
       show_progress(progress);
     };

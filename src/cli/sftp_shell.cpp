@@ -1,6 +1,7 @@
 #include "cli/sftp_shell.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
@@ -483,6 +484,7 @@ void SftpShell::put(Command& command, Done done) {
     sftp::TransferOptions options;
     options.recursive = recursive;
     options.preserve = preserve;
+    options.clock = [] { return std::chrono::steady_clock::now(); };
     auto job = std::make_unique<sftp::TransferJob>(client_, local_, options);
     if (!options_.quiet) out_ << "Uploading " << source << " to " << destination << "\n";
     if (recursive && fs::is_directory(source)) {

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "sftp/write_budget.hpp"
 #include "ssh/log.hpp"
 
 namespace sftp {
@@ -117,6 +118,10 @@ struct TransferJob::State : std::enable_shared_from_this<TransferJob::State> {
   bool directory_attrs_started = false;
   // READs and WRITEs outstanding over the whole job.
   std::size_t in_flight = 0;
+  // Put: WRITE bytes outstanding, and how many may be (with a clock).
+  std::uint64_t write_bytes_in_flight = 0;
+  std::optional<WriteBudget> write_budget;
+  std::uint64_t logged_write_budget = 0;
   bool started = false;
   bool waiting_for_client = false;
   bool done = false;
@@ -149,6 +154,7 @@ struct TransferJob::State : std::enable_shared_from_this<TransferJob::State> {
   void pump_once();
   bool issue_get_read(const TaskPtr& task);
   bool issue_put_write(const TaskPtr& task);
+  void on_write_acknowledged(std::uint64_t length, WriteBudget::Clock::time_point sent_at);
   void start_work(Work work);
   void finish_get(const TaskPtr& task);
   void finish_put(const TaskPtr& task);
@@ -316,6 +322,15 @@ bool TransferJob::State::issue_get_read(const TaskPtr& task) {
 
 bool TransferJob::State::issue_put_write(const TaskPtr& task) {
   if (task->local_eof) return false;
+  if (options.clock && !write_budget) {
+    const std::uint64_t ceiling =
+        std::uint64_t{client.write_chunk_size()} * options.max_requests_in_flight;
+    write_budget.emplace(options.write_budget_floor, ceiling);
+  }
+  if (write_budget && write_bytes_in_flight > 0 &&
+      write_bytes_in_flight + client.write_chunk_size() > write_budget->bytes()) {
+    return false;
+  }
   Bytes chunk(client.write_chunk_size());
   auto count = task->local_file->read(task->next_offset, chunk);
   if (!count) {
@@ -332,10 +347,15 @@ bool TransferJob::State::issue_put_write(const TaskPtr& task) {
   task->next_offset += sent;
   ++task->in_flight;
   ++in_flight;
+  write_bytes_in_flight += sent;
+  std::optional<WriteBudget::Clock::time_point> sent_at;
+  if (options.clock) sent_at = options.clock();
   client.write(task->remote_handle, offset, std::move(chunk),
-               guarded([task, sent](State& state, ClientStatus status) {
+               guarded([task, sent, sent_at](State& state, ClientStatus status) {
                  --task->in_flight;
                  --state.in_flight;
+                 state.write_bytes_in_flight -= sent;
+                 if (sent_at && state.write_budget) state.on_write_acknowledged(sent, *sent_at);
                  if (task->failed) return;
                  if (!status) {
                    task->fail(state, "write failed: " + describe(status.error()));
@@ -349,6 +369,21 @@ bool TransferJob::State::issue_put_write(const TaskPtr& task) {
                  state.report_progress();
                }));
   return true;
+}
+
+void TransferJob::State::on_write_acknowledged(std::uint64_t length,
+                                               WriteBudget::Clock::time_point sent_at) {
+  write_budget->on_acknowledged(length, sent_at, options.clock());
+  const std::uint64_t budget = write_budget->bytes();
+  // Logged when it moves by a quarter or more, not on every reply.
+  if (budget * 4 < logged_write_budget * 3 || budget * 4 > logged_write_budget * 5) {
+    logged_write_budget = budget;
+    const auto round_trip = write_budget->min_round_trip().value_or(WriteBudget::Clock::duration{});
+    logger()->debug(
+        "sftp: keeping {} KiB of writes outstanding (lowest round trip {} us, {:.0f} MiB/s)",
+        budget / 1024, std::chrono::duration_cast<std::chrono::microseconds>(round_trip).count(),
+        write_budget->delivery_rate() / (1024 * 1024));
+  }
 }
 
 void TransferJob::State::release(Task& task) {

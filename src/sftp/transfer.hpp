@@ -21,6 +21,7 @@
 // OpenSSH's `sftp -a` trusts the whole prefix by its size alone.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -71,6 +72,12 @@ struct TransferOptions {
   std::size_t max_requests_in_flight = 64;
   // Files copied at the same time.
   std::size_t max_parallel_files = 4;
+  // With a clock, a put keeps only about the path's bandwidth-delay product
+  // of WRITE bytes outstanding, never less than write_budget_floor (see
+  // sftp/write_budget.hpp); without one, max_requests_in_flight alone
+  // bounds it.
+  std::function<std::chrono::steady_clock::time_point()> clock;
+  std::uint64_t write_budget_floor = 1024 * 1024;
   // Called after every chunk that completes and after every file.
   std::function<void(const TransferProgress&)> on_progress;
 };

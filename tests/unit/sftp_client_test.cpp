@@ -6,6 +6,7 @@
 #include <botan/hex.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -431,6 +432,30 @@ TEST(SftpTransfer, PutAndGetOfMultiMebibyteFilesKeepTheirHash) {
   ASSERT_TRUE(h.local.content("/home/copy.bin").has_value());
   EXPECT_EQ(sha256(*h.local.content("/home/copy.bin")), sha256(data));
   EXPECT_EQ(h.local.find("/home/.copy.bin.limactl-partial"), nullptr);
+}
+
+TEST(SftpTransfer, WithAClockAPutKeepsOnlyItsWriteBudgetOutstanding) {
+  Harness h;
+  const std::string data = pattern(6 * 1024 * 1024 + 7, 3);
+  h.local.add_file("/home/big.bin", data);
+  // A clock that stands still: no rate is ever measured, so the budget
+  // stays at its floor, 4 WRITEs of 255 KiB (1 MiB) and then 12 (3 MiB).
+  auto stopped_clock = [] { return std::chrono::steady_clock::time_point{}; };
+  for (const auto& [floor, writes] : {std::pair{std::uint64_t{1024 * 1024}, std::size_t{4}},
+                                      std::pair{std::uint64_t{3 * 1024 * 1024}, std::size_t{12}}}) {
+    SCOPED_TRACE(floor);
+    TransferOptions options;
+    options.clock = stopped_clock;
+    options.write_budget_floor = floor;
+    h.peak_on_wire = 0;
+    TransferJob put(h.client, h.local, options);
+    put.add_put("/home/big.bin", "/big.bin");
+    auto run = run_job(h, put);
+    ASSERT_TRUE(run.finished);
+    EXPECT_TRUE(run.succeeded) << describe(run.errors);
+    EXPECT_EQ(h.peak_on_wire, writes);
+    EXPECT_EQ(sha256(*h.remote.content("/srv/big.bin")), sha256(data));
+  }
 }
 
 TEST(SftpTransfer, TinyStepsExerciseBackpressure) {
