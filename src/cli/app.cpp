@@ -3,7 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/create_command.hpp"
+#include "cli/delete_command.hpp"
+#include "cli/info_command.hpp"
 #include "cli/keygen_command.hpp"
+#include "cli/list_command.hpp"
 #include "cli/scp_command.hpp"
 #include "cli/sftp_command.hpp"
 #include "cli/sftp_server_command.hpp"
@@ -32,6 +36,14 @@ int run_limactl(int argc, char** argv) {
   setup_sftp_command(app, sftp_options);
   ValidateCommandOptions validate_options;
   setup_validate_command(app, validate_options);
+  CreateCommandOptions create_options;
+  setup_create_command(app, create_options);
+  ListCommandOptions list_options;
+  setup_list_command(app, list_options);
+  DeleteCommandOptions delete_options;
+  setup_delete_command(app, delete_options);
+  InfoCommandOptions info_options;
+  setup_info_command(app, info_options);
 
   try {
     app.parse(argc, argv);
@@ -45,6 +57,10 @@ int run_limactl(int argc, char** argv) {
   if (app.got_subcommand("scp")) return run_scp_command(scp_options);
   if (app.got_subcommand("sftp")) return run_sftp_command(sftp_options);
   if (app.got_subcommand("validate")) return run_validate_command(validate_options);
+  if (app.got_subcommand("create")) return run_create_command(create_options);
+  if (app.got_subcommand("list")) return run_list_command(list_options);
+  if (app.got_subcommand("delete")) return run_delete_command(delete_options);
+  if (app.got_subcommand("info")) return run_info_command(info_options);
   return 0;
 }
 

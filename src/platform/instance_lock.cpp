@@ -105,6 +105,17 @@ int current_pid() {
   return static_cast<int>(GetCurrentProcessId());
 }
 
+bool kill_process(int pid, std::string& error) {
+  HANDLE process = OpenProcess(PROCESS_TERMINATE, FALSE, static_cast<DWORD>(pid));
+  if (process == nullptr || !TerminateProcess(process, 1)) {
+    error = last_error_text(GetLastError());
+    if (process != nullptr) CloseHandle(process);
+    return false;
+  }
+  CloseHandle(process);
+  return true;
+}
+
 #else
 
 struct FileLock::Handle {
@@ -150,6 +161,14 @@ bool process_is_running(int pid) {
 
 int current_pid() {
   return static_cast<int>(::getpid());
+}
+
+bool kill_process(int pid, std::string& error) {
+  if (pid <= 0 || ::kill(pid, SIGKILL) != 0) {
+    error = pid <= 0 ? "not a process id" : std::strerror(errno);
+    return false;
+  }
+  return true;
 }
 
 #endif

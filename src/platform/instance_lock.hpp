@@ -47,4 +47,9 @@ bool process_is_running(int pid);
 // This process's id.
 int current_pid();
 
+// Ends the process at once (POSIX SIGKILL, Windows TerminateProcess): for
+// `limactl delete --force` of a VM whose clean stop is not wanted. False
+// with errno-style text in `error` when it could not be signalled.
+bool kill_process(int pid, std::string& error);
+
 }  // namespace platform

@@ -140,4 +140,82 @@ InstanceLock InstanceLock::acquire(const InstancePaths& paths) {
   throw std::runtime_error(std::get<platform::FileLock::Failed>(attempt).message);
 }
 
+InstancePaths create_instance_directory(const LimaHome& home, const std::string& name,
+                                        const std::string& lima_yaml_text) {
+  if (auto problem = instance_name_problem(name)) throw std::runtime_error(*problem);
+  const InstancePaths paths(home.instance_directory(name));
+  std::error_code error;
+  std::filesystem::create_directories(home.root(), error);
+  if (error) {
+    throw std::runtime_error("cannot create " + home.root().string() + ": " + error.message() +
+                             " (set LIMA_HOME to a writable directory)");
+  }
+  // create_directory is the atomic test: of two creates, one finds it made.
+  if (!std::filesystem::create_directory(paths.directory(), error)) {
+    if (error) {
+      throw std::runtime_error("cannot create " + paths.directory().string() + ": " +
+                               error.message());
+    }
+    throw std::runtime_error("instance \"" + name + "\" already exists (" +
+                             paths.directory().string() + ")");
+  }
+  try {
+    InstanceLock lock = InstanceLock::acquire(paths);
+    std::ofstream out(paths.lima_yaml(), std::ios::binary | std::ios::trunc);
+    out << lima_yaml_text;
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + paths.lima_yaml().string());
+  } catch (...) {
+    std::filesystem::remove_all(paths.directory(), error);
+    throw;
+  }
+  return paths;
+}
+
+void delete_instance(const InstancePaths& paths, bool force) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(paths.directory(), error)) {
+    throw std::runtime_error("instance \"" + paths.name() + "\" does not exist (no " +
+                             paths.directory().string() + ")");
+  }
+  {
+    InstanceLock lock = InstanceLock::acquire(paths);
+    const InstanceState state = inspect_instance(paths, platform::process_is_running);
+    if (state.status == InstanceStatus::Running) {
+      if (!force) {
+        throw std::runtime_error("instance \"" + paths.name() + "\" is running (pid " +
+                                 std::to_string(state.qemu_pid) +
+                                 "): stop it first (limactl stop), or delete with --force");
+      }
+      std::string kill_error;
+      if (!platform::kill_process(state.qemu_pid, kill_error)) {
+        throw std::runtime_error("cannot kill the VM process " + std::to_string(state.qemu_pid) +
+                                 ": " + kill_error);
+      }
+    }
+    // Everything but the lock file while the lock is held (Windows cannot
+    // remove a directory whose file is still open).
+    std::vector<std::filesystem::path> entries;
+    for (std::filesystem::directory_iterator it(paths.directory(), error), end; !error && it != end;
+         it.increment(error)) {
+      if (it->path() != paths.lock_file()) entries.push_back(it->path());
+    }
+    if (error) {
+      throw std::runtime_error("cannot list " + paths.directory().string() + ": " +
+                               error.message());
+    }
+    for (const auto& entry : entries) {
+      std::filesystem::remove_all(entry, error);
+      if (error) {
+        throw std::runtime_error("cannot remove " + entry.string() + ": " + error.message());
+      }
+    }
+  }
+  std::filesystem::remove_all(paths.directory(), error);
+  if (error) {
+    throw std::runtime_error("cannot remove " + paths.directory().string() + ": " +
+                             error.message());
+  }
+}
+
 }  // namespace vm

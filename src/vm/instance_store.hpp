@@ -129,4 +129,16 @@ class InstanceBusy : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Makes $LIMA_HOME/NAME holding lima.yaml (and $LIMA_HOME itself if
+// needed). Throws std::runtime_error with a message for the user when the
+// name is invalid, the instance exists, or the files cannot be written;
+// a failure leaves no directory behind.
+InstancePaths create_instance_directory(const LimaHome& home, const std::string& name,
+                                        const std::string& lima_yaml_text);
+
+// Removes an instance's directory. A running VM is refused unless `force`,
+// which kills it first. Throws std::runtime_error (InstanceBusy when
+// another command holds the instance).
+void delete_instance(const InstancePaths& paths, bool force);
+
 }  // namespace vm

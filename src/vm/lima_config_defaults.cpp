@@ -8,6 +8,7 @@
 #include "platform/user.hpp"
 #include "platform/windows_paths.hpp"
 #include "ssh/log.hpp"
+#include "vm/instance_store.hpp"
 
 namespace vm {
 namespace {
@@ -135,10 +136,10 @@ HostFacts current_host_facts() {
 }
 
 std::filesystem::path lima_home_directory() {
-  if (const char* lima_home = std::getenv("LIMA_HOME"); lima_home && *lima_home) {
-    return lima_home;
-  }
-  return std::filesystem::path(platform::home_directory()) / ".lima";
+  const char* variable = std::getenv("LIMA_HOME");
+  return resolve_lima_home(
+      variable != nullptr ? std::optional<std::string>(variable) : std::nullopt,
+      platform::home_directory());
 }
 
 std::optional<std::string> expand_home(const std::string& location, const std::string& home) {

@@ -1,0 +1,244 @@
+// `limactl create`, `list`, `delete` and `info` as users run them: the
+// built binary with $LIMA_HOME in a temp dir. Linux only (it runs processes
+// through tests/support/process.*). Starting VMs is tested elsewhere; here
+// a running VM is a stand-in process whose pid is in qemu.pid.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "support/files.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "vm/lima_config_load.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using testing_support::ProcessResult;
+using testing_support::TempDir;
+
+class LimactlInstances : public ::testing::Test {
+ protected:
+  fs::path home() const { return dir_.path() / "lima-home"; }
+
+  ProcessResult limactl(const testing_support::Argv& arguments) {
+    testing_support::Argv argv = {LIMACTL_BINARY};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    testing_support::RunOptions options;
+    options.environment = {{"LIMA_HOME", home().string()},
+                           {"XDG_CACHE_HOME", (dir_.path() / "cache").string()}};
+    options.timeout = std::chrono::seconds(30);
+    return testing_support::run_process(argv, options);
+  }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const auto path = dir_.path() / name;
+    testing_support::write_file(path, text);
+    return path.string();
+  }
+
+  std::vector<nlohmann::json> list_json() {
+    const ProcessResult result = limactl({"list", "--json"});
+    EXPECT_TRUE(result.exited_with(0)) << result.describe();
+    std::vector<nlohmann::json> objects;
+    std::istringstream lines(result.out);
+    for (std::string line; std::getline(lines, line);)
+      objects.push_back(nlohmann::json::parse(line));
+    return objects;
+  }
+
+  TempDir dir_{"limactl-instances"};
+};
+
+TEST_F(LimactlInstances, CreateFromBothTemplatesListAndDelete) {
+  ProcessResult result = limactl({"list"});
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "No instance found. Run `limactl create` to create an instance.\n");
+
+  result = limactl({"create", "--name", "local", "template:debian-local"});
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  EXPECT_EQ(result.out, "Created instance \"local\" in " + (home() / "local").string() +
+                            "\nRun `limactl start local` to start it.\n");
+  // The guest image paths point where scripts/build-guest-image leaves it.
+  const auto yaml = testing_support::read_file(home() / "local" / "lima.yaml");
+  EXPECT_NE(yaml.find((dir_.path() / "cache" / "limactl" / "guest-image" / "disk.qcow2").string()),
+            std::string::npos)
+      << yaml;
+
+  // template:default is the default source and gives its name.
+  result = limactl(
+      {"create", "--cpus", "3", "--memory", "2.5", "--disk", "20", "--mount", "/srv/data:w"});
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  const auto loaded = vm::load_lima_config_file(home() / "default" / "lima.yaml");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded.config.cpus, 3);
+  EXPECT_EQ(loaded.config.memory, 2560ULL << 20);
+  EXPECT_EQ(loaded.config.disk, 20ULL << 30);
+  ASSERT_EQ(loaded.config.mounts.size(), 3u);  // the template's two and ours
+  EXPECT_EQ(loaded.config.mounts[2].location, "/srv/data");
+  EXPECT_EQ(loaded.config.mounts[2].writable, true);
+
+  result = limactl({"list"});
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  std::istringstream table(result.out);
+  std::string header, first, second, extra;
+  std::getline(table, header);
+  std::getline(table, first);
+  std::getline(table, second);
+  EXPECT_FALSE(std::getline(table, extra)) << result.out;
+  for (const char* column :
+       {"NAME", "STATUS", "SSH", "VMTYPE", "ARCH", "CPUS", "MEMORY", "DISK", "DIR"}) {
+    EXPECT_NE(header.find(column), std::string::npos) << header;
+  }
+  EXPECT_TRUE(first.starts_with("default ")) << first;
+  EXPECT_NE(first.find("Stopped"), std::string::npos) << first;
+  EXPECT_NE(first.find("2560MiB"), std::string::npos) << first;
+  EXPECT_NE(first.find("20GiB"), std::string::npos) << first;
+  EXPECT_TRUE(second.starts_with("local ")) << second;
+  EXPECT_NE(second.find("1GiB"), std::string::npos) << second;
+
+  const auto objects = list_json();
+  ASSERT_EQ(objects.size(), 2u);
+  EXPECT_EQ(objects[0]["name"], "default");
+  EXPECT_EQ(objects[0]["status"], "Stopped");
+  EXPECT_EQ(objects[0]["cpus"], 3);
+  EXPECT_EQ(objects[0]["memory"], 2560ULL << 20);
+  EXPECT_EQ(objects[0]["vmType"], "qemu");
+  EXPECT_EQ(objects[0]["dir"], (home() / "default").string());
+  EXPECT_EQ(objects[1]["name"], "local");
+
+  result = limactl({"list", "-q"});
+  EXPECT_EQ(result.out, "default\nlocal\n");
+  result = limactl({"list", "local", "nosuch"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.out.find("local "), std::string::npos) << result.out;
+  EXPECT_EQ(result.err, "limactl list: no instance named \"nosuch\"\n");
+
+  result = limactl({"delete", "default", "local"});
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  EXPECT_FALSE(fs::exists(home() / "default"));
+  EXPECT_FALSE(fs::exists(home() / "local"));
+  EXPECT_TRUE(list_json().empty());
+}
+
+TEST_F(LimactlInstances, BadInputIsOneLineAndLeavesNothingBehind) {
+  ProcessResult result = limactl({"create", "--name", "a"});
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  result = limactl({"create", "--name", "a"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_EQ(result.err,
+            "limactl create: instance \"a\" already exists (" + (home() / "a").string() + ")\n");
+
+  result = limactl({"create", "--name", "no/slash"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("instance name \"no/slash\" is not valid"), std::string::npos)
+      << result.err;
+
+  result = limactl({"create", "template:nosuch"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_EQ(result.err,
+            "limactl create: no template named \"nosuch\"; built-in templates: debian-local, "
+            "default\n");
+
+  result = limactl({"create", (dir_.path() / "missing.yaml").string()});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("cannot read"), std::string::npos) << result.err;
+
+  const std::string bad = write("bad.yaml", "images:\n- location: rel.img\ncpus: 0\n");
+  result = limactl({"create", bad});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_EQ(result.err, "limactl create: " + bad +
+                            ":2: images[0].location: must be an absolute path or start with ~/, "
+                            "got \"rel.img\"\n"
+                            "limactl create: " +
+                            bad + ":3: cpus: must be greater than 0, got 0\n" + "limactl create: " +
+                            bad + " is not a valid configuration; no instance was created\n");
+  EXPECT_FALSE(fs::exists(home() / "bad"));
+
+  const std::string malformed = write("malformed.yaml", "cpus: [2\n");
+  result = limactl({"create", "--cpus", "2", malformed});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("malformed YAML"), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(home() / "malformed"));
+
+  // $LIMA_HOME under a file cannot be made.
+  write("a-file", "");
+  testing_support::RunOptions options;
+  options.environment = {{"LIMA_HOME", (dir_.path() / "a-file" / "lima").string()}};
+  options.timeout = std::chrono::seconds(30);
+  result = testing_support::run_process({LIMACTL_BINARY, "create", "--name", "x"}, options);
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("set LIMA_HOME to a writable directory"), std::string::npos)
+      << result.err;
+
+  EXPECT_EQ(list_json().size(), 1u);  // only "a"
+}
+
+TEST_F(LimactlInstances, RunningInstancesAreShownAndOnlyDeletedWithForce) {
+  ASSERT_TRUE(limactl({"create", "--name", "vm"}).exited_with(0));
+  testing_support::BackgroundProcess stand_in({"sleep", "600"});
+  write("lima-home/vm/qemu.pid", std::to_string(stand_in.pid()) + "\n");
+
+  auto objects = list_json();
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(objects[0]["status"], "Running");
+  EXPECT_EQ(objects[0]["driverPID"], stand_in.pid());
+
+  ProcessResult result = limactl({"delete", "vm"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_EQ(result.err, "limactl delete: instance \"vm\" is running (pid " +
+                            std::to_string(stand_in.pid()) +
+                            "): stop it first (limactl stop), or delete with --force\n");
+  EXPECT_TRUE(fs::exists(home() / "vm" / "lima.yaml"));
+
+  result = limactl({"delete", "--force", "vm"});
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  EXPECT_FALSE(fs::exists(home() / "vm"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stand_in.running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(stand_in.status_text().starts_with("killed by signal 9")) << stand_in.status_text();
+}
+
+TEST_F(LimactlInstances, AStalePidFileIsBrokenWithTheReason) {
+  ASSERT_TRUE(limactl({"create", "--name", "vm"}).exited_with(0));
+  int gone_pid = 0;
+  {
+    testing_support::BackgroundProcess short_lived({"true"});
+    gone_pid = short_lived.pid();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (short_lived.running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  write("lima-home/vm/qemu.pid", std::to_string(gone_pid) + "\n");
+  const auto objects = list_json();
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(objects[0]["status"], "Broken");
+  ASSERT_TRUE(objects[0].contains("errors"));
+  EXPECT_NE(objects[0]["errors"][0].get<std::string>().find("which is not running"),
+            std::string::npos)
+      << objects[0].dump();
+  // A broken instance can be deleted without --force.
+  EXPECT_TRUE(limactl({"delete", "vm"}).exited_with(0));
+}
+
+TEST_F(LimactlInstances, InfoNamesHomeTemplatesAndTheGuestImageDirectory) {
+  const ProcessResult result = limactl({"info"});
+  ASSERT_TRUE(result.exited_with(0)) << result.describe();
+  const auto info = nlohmann::json::parse(result.out);
+  EXPECT_EQ(info["limaHome"], home().string());
+  EXPECT_EQ(info["vmTypes"], nlohmann::json::array({"qemu"}));
+  EXPECT_EQ(info["templates"].size(), 2u);
+  EXPECT_EQ(info["guestImageDirectory"],
+            (dir_.path() / "cache" / "limactl" / "guest-image").string());
+}
+
+}  // namespace
