@@ -6,6 +6,7 @@
 
 #include "ssh/config/client_options.hpp"
 #include "ssh/config/session_config.hpp"
+#include "ssh/limits.hpp"
 
 namespace ssh::config {
 namespace {
@@ -148,6 +149,27 @@ TEST(ConfigOptions, AppliesEveryKeyword) {
   EXPECT_EQ(options.request_tty, RequestTty::Force);
   EXPECT_TRUE(options.compression);
   EXPECT_TRUE(options.forward_agent);
+}
+
+// limits::kMaxIdentityFiles distinct IdentityFiles are kept; one more is
+// refused with OpenSSH's message; repeats never count.
+TEST(ConfigOptions, IdentityFileLimitAtAndPast) {
+  ClientOptions options;
+  for (std::size_t i = 0; i < limits::kMaxIdentityFiles; ++i) {
+    EXPECT_EQ(apply_option(options, "IdentityFile", "/keys/id" + std::to_string(i)),
+              ApplyResult::Applied);
+  }
+  EXPECT_EQ(apply_option(options, "IdentityFile", "/keys/id0"), ApplyResult::Applied);
+  EXPECT_EQ(options.identity_files.size(), limits::kMaxIdentityFiles);
+  try {
+    apply_option(options, "IdentityFile", "/keys/one-too-many");
+    FAIL() << "the identity file past the limit was taken";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("too many identity files specified"),
+              std::string::npos)
+        << error.what();
+  }
+  EXPECT_EQ(options.identity_files.size(), limits::kMaxIdentityFiles);
 }
 
 TEST(ConfigOptions, KeywordsAndFlagValuesAreCaseInsensitive) {

@@ -10,6 +10,7 @@
 
 #include "sftp/messages.hpp"
 #include "sftp/server.hpp"
+#include "ssh/limits.hpp"
 #include "ssh/wire/writer.hpp"
 #include "support/memory_file_system.hpp"
 
@@ -698,6 +699,29 @@ TEST(SftpServerTest, DefaultHandleLimitAtAndPast) {
   }
   EXPECT_EQ(client.status_of(Open{client.id(), "/f", open_flags::kRead, {}}).message,
             "too many open handles");
+}
+
+// A chain of limits::kMaxSftpLinksPerLookup links resolves; one link more
+// is "too many levels of symbolic links".
+TEST(SftpServerTest, LinksPerLookupLimitAtAndPast) {
+  const int limit = ssh::limits::kMaxSftpLinksPerLookup;
+  for (const int links : {limit, limit + 1}) {
+    SCOPED_TRACE(links);
+    Client client;
+    client.fs.add_file(in_root("/target.txt"), "end of the chain");
+    // link1 -> link2 -> ... -> linkN -> target.txt
+    for (int i = 1; i <= links; ++i) {
+      client.fs.add_link(in_root("/link" + std::to_string(i)),
+                         i == links ? "target.txt" : "link" + std::to_string(i + 1));
+    }
+    if (links <= limit) {
+      EXPECT_EQ(client.open_code("/link1", open_flags::kRead), StatusCode::Ok);
+    } else {
+      const Status status = client.status_of(Open{client.id(), "/link1", open_flags::kRead, {}});
+      EXPECT_EQ(status.code, StatusCode::Failure);
+      EXPECT_EQ(status.message, "too many levels of symbolic links");
+    }
+  }
 }
 
 // Confinement ---------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ssh/limits.hpp"
 #include "support/temp_dir.hpp"
 
 namespace ssh::config {
@@ -265,6 +266,30 @@ TEST(SshConfig, RecursiveIncludeIsAnError) {
     FAIL() << "expected an error";
   } catch (const ConfigError& error) {
     EXPECT_NE(std::string(error.what()).find("nested too deeply"), std::string::npos);
+  }
+}
+
+// Include chains as deep as limits::kMaxConfigIncludeDepth are read; one
+// level more is refused.
+TEST(SshConfig, IncludeDepthLimitAtAndPast) {
+  for (const int includes : {limits::kMaxConfigIncludeDepth, limits::kMaxConfigIncludeDepth + 1}) {
+    SCOPED_TRACE(includes);
+    TempDir dir;
+    const auto ssh_dir = dir.path() / ".ssh";
+    write_file(ssh_dir / "config", "Include level1\n");
+    for (int level = 1; level < includes; ++level) {
+      write_file(ssh_dir / ("level" + std::to_string(level)),
+                 "Include level" + std::to_string(level + 1) + "\n");
+    }
+    write_file(ssh_dir / ("level" + std::to_string(includes)), "Port 2222\n");
+    ClientOptions options;
+    if (includes <= limits::kMaxConfigIncludeDepth) {
+      apply_config_file(options, ssh_dir / "config", "vm", settings_for(dir));
+      EXPECT_EQ(options.port, 2222);
+    } else {
+      EXPECT_THROW(apply_config_file(options, ssh_dir / "config", "vm", settings_for(dir)),
+                   ConfigError);
+    }
   }
 }
 
