@@ -327,9 +327,12 @@ bool TransferJob::State::issue_put_write(const TaskPtr& task) {
         std::uint64_t{client.write_chunk_size()} * options.max_requests_in_flight;
     write_budget.emplace(options.write_budget_floor, ceiling);
   }
-  if (write_budget && write_bytes_in_flight > 0 &&
-      write_bytes_in_flight + client.write_chunk_size() > write_budget->bytes()) {
-    return false;
+  if (write_budget && write_bytes_in_flight > 0) {
+    // What this WRITE will carry, by the size the file had at its stat (a
+    // small file's one WRITE must not count as a whole chunk).
+    const std::uint64_t left = task->size > task->next_offset ? task->size - task->next_offset : 1;
+    const std::uint64_t next = std::min<std::uint64_t>(client.write_chunk_size(), left);
+    if (write_bytes_in_flight + next > write_budget->bytes()) return false;
   }
   Bytes chunk(client.write_chunk_size());
   auto count = task->local_file->read(task->next_offset, chunk);

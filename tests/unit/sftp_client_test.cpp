@@ -658,20 +658,29 @@ TEST(SftpTransfer, ResumeCopiesAgainWhenThePartialFileIsNotAPrefix) {
 }
 
 TEST(SftpTransfer, ManySmallFilesInParallel) {
-  Harness h;
-  for (int i = 0; i < 200; ++i) {
-    h.local.add_file("/home/many/f" + std::to_string(i), pattern(i * 37, i));
-  }
-  TransferOptions options;
-  options.recursive = true;
-  TransferJob put(h.client, h.local, options);
-  put.add_put("/home/many", "/many");
-  auto run = run_job(h, put);
-  ASSERT_TRUE(run.finished);
-  EXPECT_TRUE(run.succeeded) << describe(run.errors);
-  EXPECT_EQ(run.last_progress.files_done, 200u);
-  for (int i = 0; i < 200; ++i) {
-    EXPECT_EQ(h.remote.content("/srv/many/f" + std::to_string(i)), pattern(i * 37, i));
+  // Without and with a write budget (a small file's WRITE counts its own
+  // size against it, not a whole chunk's).
+  for (const bool clocked : {false, true}) {
+    SCOPED_TRACE(clocked);
+    Harness h;
+    for (int i = 0; i < 200; ++i) {
+      h.local.add_file("/home/many/f" + std::to_string(i), pattern(i * 37, i));
+    }
+    TransferOptions options;
+    options.recursive = true;
+    options.max_parallel_files = 16;
+    if (clocked) options.clock = [] { return std::chrono::steady_clock::time_point{}; };
+    TransferJob put(h.client, h.local, options);
+    put.add_put("/home/many", "/many");
+    auto run = run_job(h, put);
+    ASSERT_TRUE(run.finished);
+    EXPECT_TRUE(run.succeeded) << describe(run.errors);
+    EXPECT_EQ(run.last_progress.files_done, 200u);
+    for (int i = 0; i < 200; ++i) {
+      EXPECT_EQ(h.remote.content("/srv/many/f" + std::to_string(i)), pattern(i * 37, i));
+    }
+    // 16 files at a time, and their requests overlap.
+    EXPECT_GE(h.peak_on_wire, 16u);
   }
 }
 
