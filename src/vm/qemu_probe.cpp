@@ -149,9 +149,9 @@ std::array<std::uint8_t, 512> probe_boot_sector() {
   code.bytes({0x66, 0x31, 0xd2});                    // xor edx, edx
   code.bytes({0x66, 0xbb, 0x01, 0x00, 0x00, 0x00});  // mov ebx, 1
   code.bytes({0x66, 0x31, 0xc9});                    // xor ecx, ecx
-  // A locked read-modify-write of memory, the kind of instruction nested KVM
-  // was seen failing to emulate: edx:eax (0) equals the zeroed data, so it
-  // stores ecx:ebx there and sets ZF.
+  // A locked compare-exchange on memory, akin to the `lock cmpxchg16b`
+  // nested KVM failed to emulate here (that one exists only in 64-bit mode):
+  // edx:eax (0) equals the zeroed data, so it stores ecx:ebx and sets ZF.
   code.bytes({0xf0, 0x0f, 0xc7, 0x0e});  // lock cmpxchg8b [data]
   code.absolute(Label::Data);
   code.bytes({0x75});  // jnz fail
@@ -209,6 +209,8 @@ ProbeGuestRun run_probe_guest(const std::string& qemu_binary, Accelerator accele
     out.write(reinterpret_cast<const char*>(sector.data()),
               static_cast<std::streamsize>(sector.size()));
     if (!out.flush()) {
+      out.close();
+      std::filesystem::remove(disk, error);
       return {false, "cannot write " + disk.string()};
     }
   }
@@ -216,7 +218,9 @@ ProbeGuestRun run_probe_guest(const std::string& qemu_binary, Accelerator accele
   // disk"); a megabyte of zeros after it is enough (and sparse).
   std::filesystem::resize_file(disk, 1024 * 1024, error);
   if (error) {
-    return {false, "cannot write " + disk.string() + ": " + error.message()};
+    std::string reason = error.message();
+    std::filesystem::remove(disk, error);
+    return {false, "cannot write " + disk.string() + ": " + reason};
   }
   std::filesystem::remove(console, error);
 

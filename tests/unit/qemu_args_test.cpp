@@ -230,7 +230,7 @@ TEST_P(QemuArgsValidation, RefusesWithAMessageNamingTheField) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    EachError, QemuArgsValidation,
+    QemuArgsEachError, QemuArgsValidation,
     ::testing::Values(
         RefusedLaunch{"EmptyBinary", [](QemuLaunch& l) { l.qemu_binary.clear(); },
                       "qemu binary must not be empty"},
