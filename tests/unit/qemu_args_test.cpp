@@ -279,7 +279,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "QMP port must be in 1..65535, not 70000"},
         RefusedLaunch{"EmptyPidFile", [](QemuLaunch& l) { l.pid_file.clear(); },
                       "pid file must not be empty"}),
-    [](const ::testing::TestParamInfo<RefusedLaunch>& param_info) { return param_info.param.name; });
+    [](const ::testing::TestParamInfo<RefusedLaunch>& param_info) {
+      return param_info.param.name;
+    });
 
 }  // namespace
 }  // namespace vm
