@@ -208,7 +208,7 @@ std::string user_data(const GuestUser& user, const std::vector<std::string>& aut
 constexpr const char* kLogFunction =
     "log() {\n"
     "  if [ -w /dev/console ]; then\n"
-    "    printf 'LIMA| %s\\n' \"$*\" >/dev/console\n"
+    "    printf 'LIMA| %s\\n' \"$*\" >>/dev/console\n"
     "  else\n"
     "    printf 'LIMA| %s\\n' \"$*\" >&2\n"
     "  fi\n"
@@ -291,9 +291,10 @@ std::string boot_script(const std::string& instance_name, const GuestUser& user,
       "#!/bin/sh\n"
       "# Lima's boot script for instance " +
       instance_name +
-      ": run as root at every boot by cloud-init's per-boot\n"
-      "# hook with this volume mounted at $LIMA_CIDATA_MNT. A failing step is\n"
-      "# logged and the others still run, as in Lima; the exit status tells.\n"
+      ".\n"
+      "# Run as root at every boot by cloud-init's per-boot hook, with this\n"
+      "# volume mounted at $LIMA_CIDATA_MNT. A failing step is logged and the\n"
+      "# others still run, as in Lima; the exit status tells.\n"
       "set -eu\n" +
       kLogFunction + "LIMA_CIDATA_MNT=${LIMA_CIDATA_MNT:-" + kCidataMountPoint + "}\n" +
       "LIMA_CIDATA_USER=" + shell_single_quote(user.name) + "\n" +

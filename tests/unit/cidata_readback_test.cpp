@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -208,6 +210,143 @@ TEST_F(CidataIso, SameInputSameImage) {
   const fs::path again = directory_.path() / "again.iso";
   write_cidata_iso(CidataInput(input_), again);
   EXPECT_EQ(testing_support::sha256_file(again), testing_support::sha256_file(image_));
+}
+
+// boot.sh run for real, as root in a private mount namespace (unshare) with
+// /run, /etc/profile.d, /etc/fuse.conf and /dev/console replaced by
+// scratch files, and stand-ins for the commands that would touch the
+// machine (systemctl, sudo, id, chown). It checks what the guest sees: the
+// steps in order, env and param in the provision scripts, a failing step
+// logged without stopping the rest, and the ready files.
+class CidataBootRun : public testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"mnt", "bin", "out", "profile.d"}) {
+      fs::create_directories(root() / name);
+    }
+    write_text(root() / "fuse.conf", "# mount_max = 1000\n");
+    write_text(root() / "console", "");
+    write_stub("systemctl", "exit 0\n");
+    write_stub("id", "if [ \"$1\" = -g ]; then echo 4242; else exec /usr/bin/id \"$@\"; fi\n");
+    write_stub("chown", "echo \"chown $*\" >>" + quoted(root() / "calls") + "\n");
+    // sudo -iu USER /bin/sh -c SCRIPT ARG...: runs the rest as this user.
+    write_stub("sudo",
+               "echo \"sudo $1 $2\" >>" + quoted(root() / "calls") + "\nshift 2\nexec \"$@\"\n");
+  }
+
+  const fs::path& root() const { return directory_.path(); }
+
+  static std::string quoted(const fs::path& path) { return shell_single_quote(path.string()); }
+
+  void write_stub(const std::string& name, const std::string& body) {
+    write_text(root() / "bin" / name, "#!/bin/sh\n" + body);
+    fs::permissions(root() / "bin" / name, fs::perms(0755));
+  }
+
+  // A provision script that appends a line naming itself and what it sees.
+  std::string provision_script(const std::string& name) const {
+    return "#!/bin/sh\necho \"" + name +
+           " user=$(id -un) greeting=$GREETING version=$PARAM_VERSION\" >>" +
+           quoted(root() / "provision.log") + "\n";
+  }
+
+  testing_support::ProcessResult run_boot(const CidataInput& input) {
+    for (const iso9660::IsoFile& file : cidata_files(input)) {
+      const fs::path path = root() / "mnt" / file.path;
+      fs::create_directories(path.parent_path());
+      write_text(path, file.contents);
+      fs::permissions(path, fs::perms(file.mode));
+    }
+    const std::string sandbox =
+        "set -e\n"
+        "mount -t tmpfs tmpfs /run\n"
+        "mount --bind \"$ROOT/profile.d\" /etc/profile.d\n"
+        "mount --bind \"$ROOT/fuse.conf\" /etc/fuse.conf\n"
+        "mount --bind \"$ROOT/console\" /dev/console\n"
+        "set +e\n"
+        "\"$LIMA_CIDATA_MNT/boot.sh\"\n"
+        "status=$?\n"
+        "cp /run/lima-ssh-ready /run/lima-fuse-ready /run/lima-boot-done \"$ROOT/out/\"\n"
+        "exit $status\n";
+    testing_support::RunOptions options;
+    const char* path = std::getenv("PATH");
+    options.environment = {
+        {"ROOT", root().string()},
+        {"LIMA_CIDATA_MNT", (root() / "mnt").string()},
+        {"PATH", (root() / "bin").string() + ":" + (path ? path : "/usr/bin:/bin")}};
+    options.timeout = std::chrono::seconds(30);
+    try {
+      return run_process({"unshare", "-rm", "/bin/sh", "-c", sandbox}, options);
+    } catch (const std::exception& error) {
+      ADD_FAILURE() << "cannot run unshare (util-linux): " << error.what();
+      return {};
+    }
+  }
+
+  CidataInput input() const {
+    CidataInput input = input_with_env();
+    input.config.env = {{"GREETING", "it's $HOME"}};
+    input.config.param = {{"VERSION", "1.2"}};
+    input.config.mounts[0].mount_point = (root() / "guest mounts" / "it's here").string();
+    input.config.provision = {{"system", provision_script("first-system")},
+                              {"user", provision_script("second-user")},
+                              {"boot", provision_script("third-boot")},
+                              {"system", "#!/bin/sh\nexit 7\n"},
+                              {"system", provision_script("fifth-system")}};
+    return input;
+  }
+
+  TempDir directory_{"cidata-boot"};
+};
+
+TEST_F(CidataBootRun, RunsEveryStepInOrderAndWritesTheReadyFiles) {
+  const CidataInput boot_input = input();
+  const auto result = run_boot(boot_input);
+  // The failing provision script makes the status 1, after all the rest ran.
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+
+  EXPECT_EQ(testing_support::read_file(root() / "provision.log"),
+            "third-boot user=root greeting=it's $HOME version=1.2\n"
+            "first-system user=root greeting=it's $HOME version=1.2\n"
+            "second-user user=root greeting=it's $HOME version=1.2\n"
+            "fifth-system user=root greeting=it's $HOME version=1.2\n");
+  const fs::path mount_point = root() / "guest mounts" / "it's here";
+  EXPECT_TRUE(fs::is_directory(mount_point));
+  EXPECT_EQ(testing_support::read_file(root() / "calls"),
+            "chown 1000:4242 " + mount_point.string() + "\nsudo -iu lima\n");
+
+  EXPECT_TRUE(fs::exists(root() / "out" / "lima-ssh-ready"));
+  EXPECT_TRUE(fs::exists(root() / "out" / "lima-fuse-ready"));
+  EXPECT_EQ(testing_support::read_file(root() / "out" / "lima-boot-done"),
+            by_path(cidata_files(boot_input))["meta-data"].contents);
+  EXPECT_EQ(testing_support::read_file(root() / "fuse.conf"),
+            "# mount_max = 1000\nuser_allow_other\n");
+  const auto profile = root() / "profile.d" / "00-lima-env.sh";
+  const auto env = run_process(
+      {"/bin/sh", "-c", ". \"$1\"; sh -c 'printf %s \"$GREETING\"'", "sh", profile.string()});
+  EXPECT_EQ(env.out, "it's $HOME") << env.describe();
+
+  const std::string console = testing_support::read_file(root() / "console");
+  const std::vector<std::string> lines = {
+      "LIMA| boot script of instance readback started\n",
+      "LIMA| provision/002-boot (boot provision, as root)\n",
+      "LIMA| boot/05-guest-env.sh\n",
+      "LIMA| sshd is up: /run/lima-ssh-ready\n",
+      "LIMA| mount point " + mount_point.string() + " for lima\n",
+      "LIMA| reverse-sshfs prepared: /run/lima-fuse-ready\n",
+      "LIMA| provision/000-system (system provision, as root)\n",
+      "LIMA| provision/001-user (user provision, as lima)\n",
+      "LIMA| provision/003-system (system provision, as root): failed with exit status 7\n",
+      "LIMA| provision/004-system (system provision, as root)\n",
+      "LIMA| boot script done (status 1): /run/lima-boot-done\n",
+  };
+  std::size_t previous = 0;
+  for (const std::string& line : lines) {
+    const std::size_t position = console.find(line);
+    ASSERT_NE(position, std::string::npos) << line << "not in\n" << console;
+    EXPECT_GE(position, previous) << line << "out of order in\n" << console;
+    previous = position;
+  }
 }
 
 }  // namespace
