@@ -7,6 +7,8 @@
 #include <map>
 #include <regex>
 
+#include "vm/instance_store.hpp"
+
 namespace vm {
 namespace {
 
@@ -24,11 +26,7 @@ std::string quoted(const std::string& value) {
 }
 
 void check_instance_name(const std::string& name) {
-  static const std::regex kInstanceName("^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$");
-  if (!std::regex_match(name, kInstanceName)) {
-    throw CidataError("invalid instance name " + quoted(name) +
-                      ": use letters and digits, joined by single '.', '_' or '-'");
-  }
+  if (auto problem = instance_name_problem(name)) throw CidataError(*problem);
 }
 
 struct GuestUser {
