@@ -160,12 +160,14 @@ void install_image_file(const std::filesystem::path& source,
   if (!in) throw ImageError("cannot read image " + source.string());
 
   const std::filesystem::path partial = destination.string() + ".partial";
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   auto fail = [&](const std::string& message) {
+    // Closed first: Windows does not remove a file that is still open.
+    out.close();
     std::error_code ignored;
     std::filesystem::remove(partial, ignored);
     throw ImageError(message);
   };
-  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   if (!out) fail("cannot write " + partial.string());
 
   std::optional<GzipInflater> inflater;
