@@ -19,6 +19,7 @@
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/xorriso.hpp"
 #include "vm/cidata.hpp"
 
 namespace vm {
@@ -26,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing_support::run_process;
+using testing_support::run_xorriso;
 using testing_support::TempDir;
 
 // Values a user (or an attacker writing lima.yaml) may put in env.
@@ -134,27 +136,6 @@ TEST_F(CidataShell, EveryScriptParses) {
   }
 }
 
-// Runs xorriso and fails the test on anything worse than a NOTE/UPDATE.
-std::string xorriso(const std::vector<std::string>& arguments) {
-  std::vector<std::string> argv{"xorriso"};
-  argv.insert(argv.end(), arguments.begin(), arguments.end());
-  testing_support::ProcessResult result;
-  try {
-    testing_support::RunOptions options;
-    options.environment = {{"LC_ALL", "C.UTF-8"}};
-    result = run_process(argv, options);
-  } catch (const std::exception& error) {
-    ADD_FAILURE() << "cannot run xorriso (install it: scripts/install-deps): " << error.what();
-    return {};
-  }
-  EXPECT_TRUE(result.exited_with(0)) << testing_support::shell_quote(argv) << "\n"
-                                     << result.describe();
-  for (const char* severity : {": WARNING :", ": SORRY :", ": FAILURE :", ": MISHAP :"}) {
-    EXPECT_EQ(result.err.find(severity), std::string::npos) << result.err;
-  }
-  return result.out;
-}
-
 class CidataIso : public testing::Test {
  protected:
   void SetUp() override {
@@ -168,13 +149,13 @@ class CidataIso : public testing::Test {
 };
 
 TEST_F(CidataIso, VolumeIdIsCidata) {
-  const std::string info = xorriso({"-indev", image_.string(), "-pvd_info"});
+  const std::string info = run_xorriso({"-indev", image_.string(), "-pvd_info"});
   EXPECT_NE(info.find("Volume Id    : cidata\n"), std::string::npos) << info;
 }
 
 TEST_F(CidataIso, HoldsTheFilesByteForByteWithTheirModes) {
   const fs::path out = directory_.path() / "extracted";
-  xorriso({"-indev", image_.string(), "-osirrox", "on", "-extract", "/", out.string()});
+  run_xorriso({"-indev", image_.string(), "-osirrox", "on", "-extract", "/", out.string()});
   const std::vector<iso9660::IsoFile> expected = cidata_files(input_);
   std::size_t found = 0;
   for (const auto& entry : fs::recursive_directory_iterator(out)) {
@@ -187,7 +168,7 @@ TEST_F(CidataIso, HoldsTheFilesByteForByteWithTheirModes) {
 
   // xorriso's ls -l of every node: "-rwxr-xr-x    1 0        0  ... '/boot.sh'".
   const std::string listing =
-      xorriso({"-indev", image_.string(), "-find", "/", "-exec", "lsdl", "--"});
+      run_xorriso({"-indev", image_.string(), "-find", "/", "-exec", "lsdl", "--"});
   std::map<std::string, std::string> modes;
   std::istringstream lines(listing);
   for (std::string line; std::getline(lines, line);) {

@@ -15,6 +15,7 @@
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/xorriso.hpp"
 #include "vm/iso9660.hpp"
 
 namespace vm::iso9660 {
@@ -22,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing_support::run_process;
+using testing_support::run_xorriso;
 using testing_support::TempDir;
 
 constexpr std::int64_t kTimestamp = 1795977005;  // 2026-11-29 18:30:05 UTC
@@ -43,30 +45,6 @@ IsoSpec cidata_spec() {
       {"empty", "", 0644},
   };
   return spec;
-}
-
-// Runs xorriso and fails the test on anything worse than a NOTE/UPDATE.
-std::string xorriso(const std::vector<std::string>& arguments) {
-  std::vector<std::string> argv{"xorriso"};
-  argv.insert(argv.end(), arguments.begin(), arguments.end());
-  testing_support::ProcessResult result;
-  try {
-    testing_support::RunOptions options;
-    // UTF-8 names pass through unchanged only in a UTF-8 locale.
-    options.environment = {{"LC_ALL", "C.UTF-8"}};
-    result = run_process(argv, options);
-  } catch (const std::exception& error) {
-    ADD_FAILURE() << "cannot run xorriso (install it: scripts/install-deps): " << error.what();
-    return {};
-  }
-  EXPECT_TRUE(result.exited_with(0)) << testing_support::shell_quote(argv) << "\n"
-                                     << result.describe();
-  for (const char* severity : {": WARNING :", ": SORRY :", ": FAILURE :", ": MISHAP :"}) {
-    EXPECT_EQ(result.err.find(severity), std::string::npos)
-        << testing_support::shell_quote(argv) << "\n"
-        << result.err;
-  }
-  return result.out;
 }
 
 // Every regular file below `root`, relative path -> contents.
@@ -108,18 +86,18 @@ class Iso9660Readback : public testing::Test {
 };
 
 TEST_F(Iso9660Readback, XorrisoReadsTheVolumeId) {
-  const std::string info = xorriso({"-indev", image_.string(), "-pvd_info"});
+  const std::string info = run_xorriso({"-indev", image_.string(), "-pvd_info"});
   EXPECT_NE(info.find("Volume Id    : cidata\n"), std::string::npos) << info;
 }
 
 TEST_F(Iso9660Readback, RockRidgeGivesNamesModesAndContents) {
   const fs::path out = directory_.path() / "rock-ridge";
-  xorriso({"-osirrox", "on", "-indev", image_.string(), "-extract", "/", out.string()});
+  run_xorriso({"-osirrox", "on", "-indev", image_.string(), "-extract", "/", out.string()});
   EXPECT_EQ(files_below(out), expected_files(spec_));
 
   // xorriso's ls -l of every node: "-rw-r--r--    1 0        0  ... '/user-data'".
   const std::string listing =
-      xorriso({"-indev", image_.string(), "-find", "/", "-exec", "lsdl", "--"});
+      run_xorriso({"-indev", image_.string(), "-find", "/", "-exec", "lsdl", "--"});
   std::map<std::string, std::string> modes;
   std::istringstream lines(listing);
   for (std::string line; std::getline(lines, line);) {
@@ -141,15 +119,15 @@ TEST_F(Iso9660Readback, RockRidgeGivesNamesModesAndContents) {
 
 TEST_F(Iso9660Readback, JolietTreeGivesTheSameNamesAndContents) {
   const fs::path out = directory_.path() / "joliet";
-  xorriso({"-read_fs", "norock", "-osirrox", "on", "-indev", image_.string(), "-extract", "/",
-           out.string()});
+  run_xorriso({"-read_fs", "norock", "-osirrox", "on", "-indev", image_.string(), "-extract", "/",
+               out.string()});
   EXPECT_EQ(files_below(out), expected_files(spec_));
 }
 
 TEST_F(Iso9660Readback, PlainIsoTreeHoldsEveryFile) {
   const fs::path out = directory_.path() / "ecma119";
-  xorriso({"-read_fs", "ecma119", "-osirrox", "on", "-indev", image_.string(), "-extract", "/",
-           out.string()});
+  run_xorriso({"-read_fs", "ecma119", "-osirrox", "on", "-indev", image_.string(), "-extract", "/",
+               out.string()});
   // The names are 8.3 there; every content must be present, in its directory.
   std::multiset<std::string> found;
   std::multiset<std::string> expected;
