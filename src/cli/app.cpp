@@ -13,6 +13,8 @@
 #include "cli/sftp_server_command.hpp"
 #include "cli/ssh_command.hpp"
 #include "cli/sshd_command.hpp"
+#include "cli/start_command.hpp"
+#include "cli/stop_command.hpp"
 #include "cli/validate_command.hpp"
 
 namespace cli {
@@ -44,6 +46,10 @@ int run_limactl(int argc, char** argv) {
   setup_delete_command(app, delete_options);
   InfoCommandOptions info_options;
   setup_info_command(app, info_options);
+  StartCommandOptions start_options;
+  setup_start_command(app, start_options);
+  StopCommandOptions stop_options;
+  setup_stop_command(app, stop_options);
 
   try {
     app.parse(argc, argv);
@@ -61,6 +67,8 @@ int run_limactl(int argc, char** argv) {
   if (app.got_subcommand("list")) return run_list_command(list_options);
   if (app.got_subcommand("delete")) return run_delete_command(delete_options);
   if (app.got_subcommand("info")) return run_info_command(info_options);
+  if (app.got_subcommand("start")) return run_start_command(start_options);
+  if (app.got_subcommand("stop")) return run_stop_command(stop_options);
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "platform/instance_lock.hpp"
 #include "platform/user.hpp"
+#include "vm/instance_start.hpp"
 #include "vm/instance_store.hpp"
 #include "vm/lima_config_defaults.hpp"
 #include "vm/lima_config_load.hpp"
@@ -52,8 +53,17 @@ std::string display_directory(const std::filesystem::path& directory) {
   return directory.string();
 }
 
+// The port the running VM got (ssh.config, written by start), else the
+// configured one.
+int ssh_port(const InstanceRow& row) {
+  if (row.state.status == vm::InstanceStatus::Running) {
+    if (auto port = vm::instance_ssh_port(vm::InstancePaths(row.directory))) return *port;
+  }
+  return row.config.ssh.local_port.value_or(0);
+}
+
 std::string ssh_address(const InstanceRow& row) {
-  const int port = row.config.ssh.local_port.value_or(0);
+  const int port = ssh_port(row);
   return port > 0 ? "127.0.0.1:" + std::to_string(port) : "-";
 }
 
@@ -96,7 +106,7 @@ nlohmann::json to_json(const InstanceRow& row) {
   if (row.config.cpus) object["cpus"] = *row.config.cpus;
   if (row.config.memory) object["memory"] = *row.config.memory;
   if (row.config.disk) object["disk"] = *row.config.disk;
-  object["sshLocalPort"] = row.config.ssh.local_port.value_or(0);
+  object["sshLocalPort"] = ssh_port(row);
   object["sshAddress"] = "127.0.0.1";
   if (row.state.qemu_pid > 0) object["driverPID"] = row.state.qemu_pid;
   if (!row.errors.empty()) object["errors"] = row.errors;

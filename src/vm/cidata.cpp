@@ -335,7 +335,10 @@ std::string boot_script(const std::string& instance_name, const GuestUser& user,
       "}\n"
       "\n"
       "log \"boot script of instance " +
-      instance_name + " started\"\n";
+      instance_name +
+      " started\"\n"
+      "# The user cloud-init created from our user-data, for the host's boot log.\n"
+      "log \"user $LIMA_CIDATA_USER: $(id \"$LIMA_CIDATA_USER\" 2>&1 || true)\"\n";
   auto run_provision = [&](const ProvisionFile& file) {
     const std::string how = file.mode == "user" ? "as_user" : "as_root";
     const std::string who = file.mode == "user" ? "as " + user.name : "as root";

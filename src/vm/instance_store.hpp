@@ -69,6 +69,10 @@ class InstancePaths {
   std::filesystem::path kernel() const { return directory_ / "kernel"; }
   std::filesystem::path initrd() const { return directory_ / "initrd"; }
   std::filesystem::path serial_log() const { return directory_ / "serial.log"; }
+  // QEMU's own stdout and stderr (its error messages when it will not start).
+  std::filesystem::path qemu_log() const { return directory_ / "qemu.stderr.log"; }
+  // Scratch files of the accelerator probe, removed after it.
+  std::filesystem::path accelerator_probe_directory() const { return directory_ / "qemu-probe"; }
   std::filesystem::path qemu_pid() const { return directory_ / "qemu.pid"; }
   std::filesystem::path qmp_socket() const { return directory_ / "qmp.sock"; }
   std::filesystem::path ssh_config() const { return directory_ / "ssh.config"; }
@@ -78,6 +82,9 @@ class InstancePaths {
   std::filesystem::path guest_host_public_key() const {
     return directory_ / "ssh_host_ed25519_key.pub";
   }
+  // The pinned guest host key, under the alias lima-NAME (ssh.config names
+  // it with HostKeyAlias, so the entry holds whatever port the VM got).
+  std::filesystem::path known_hosts() const { return directory_ / "known_hosts"; }
   std::filesystem::path host_agent_pid() const { return directory_ / "ha.pid"; }
   std::filesystem::path host_agent_socket() const { return directory_ / "ha.sock"; }
   std::filesystem::path host_agent_stdout_log() const { return directory_ / "ha.stdout.log"; }

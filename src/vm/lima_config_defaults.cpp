@@ -209,7 +209,9 @@ LimaConfig apply_builtin_defaults(LimaConfig config, const HostFacts& host) {
   if (!config.ssh.load_dot_ssh_pub_keys) config.ssh.load_dot_ssh_pub_keys = false;
   if (!config.ssh.forward_agent) config.ssh.forward_agent = false;
   if (!config.user.name) {
-    if (valid_guest_user_name(host.user_name)) {
+    // "root" is the guest's own root: cloud-init would change that account
+    // instead of making Lima's normal user with sudo.
+    if (valid_guest_user_name(host.user_name) && host.user_name != "root") {
       config.user.name = host.user_name;
     } else {
       ssh::log::get("vm")->debug(

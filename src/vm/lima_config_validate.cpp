@@ -294,6 +294,10 @@ ValidationResult validate_lima_config(const LimaConfig& config, const std::strin
   static const std::regex kUserName("^[a-z_][a-z0-9_-]{0,31}$");
   if (config.user.name && !std::regex_match(*config.user.name, kUserName)) {
     check.error("user.name", "not a valid Linux user name: " + quoted(*config.user.name));
+  } else if (config.user.name == "root") {
+    check.error("user.name",
+                "cannot be root: the guest user is a normal user with sudo (leave user.name "
+                "out to use \"lima\")");
   }
   if (config.user.uid && (*config.user.uid < 0 || *config.user.uid > kMaxUid)) {
     check.error("user.uid",

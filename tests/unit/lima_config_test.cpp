@@ -493,6 +493,11 @@ TEST(LimaConfigDefaults, HostUsersThatDoNotSuitTheGuestFallBackAsInLima) {
   // uid 0 is root's in the guest too, which Lima's guest user never is.
   const LimaConfig root = apply_builtin_defaults({}, {"jan", "0", "/root", "x86_64"});
   EXPECT_EQ(root.user.uid, 1000);
+  // Nor is its name root's: limactl run as root gets Lima's "lima".
+  const LimaConfig host_root = apply_builtin_defaults({}, {"root", "0", "/root", "x86_64"});
+  EXPECT_EQ(host_root.user.name, "lima");
+  EXPECT_EQ(host_root.user.uid, 1000);
+  EXPECT_EQ(host_root.user.home, "/home/lima.linux");
 }
 
 TEST(LimaConfigDefaults, ExpandsOnlyTheHostUsersHome) {
@@ -633,6 +638,9 @@ const std::vector<ValidationCase>& validation_cases() {
        "must be 0 (a free port) or a port from 1 to 65535, got -1"},
       {"user name", [](LimaConfig& c) { c.user.name = "Jan"; }, "user.name",
        "not a valid Linux user name: \"Jan\""},
+      {"root user", [](LimaConfig& c) { c.user.name = "root"; }, "user.name",
+       "cannot be root: the guest user is a normal user with sudo (leave user.name out to use "
+       "\"lima\")"},
       {"negative uid", [](LimaConfig& c) { c.user.uid = -1; }, "user.uid",
        "must be from 0 to 4294967295, got -1"},
       {"uid beyond 32 bits", [](LimaConfig& c) { c.user.uid = 4294967296LL; }, "user.uid",

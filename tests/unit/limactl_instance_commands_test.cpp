@@ -4,6 +4,7 @@
 // a running VM is a stand-in process whose pid is in qemu.pid.
 #include <gtest/gtest.h>
 
+#include <asio.hpp>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -26,12 +27,15 @@ class LimactlInstances : public ::testing::Test {
  protected:
   fs::path home() const { return dir_.path() / "lima-home"; }
 
-  ProcessResult limactl(const testing_support::Argv& arguments) {
+  ProcessResult limactl(const testing_support::Argv& arguments,
+                        const testing_support::Environment& extra_environment = {}) {
     testing_support::Argv argv = {LIMACTL_BINARY};
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     testing_support::RunOptions options;
     options.environment = {{"LIMA_HOME", home().string()},
                            {"XDG_CACHE_HOME", (dir_.path() / "cache").string()}};
+    options.environment.insert(options.environment.end(), extra_environment.begin(),
+                               extra_environment.end());
     options.timeout = std::chrono::seconds(30);
     return testing_support::run_process(argv, options);
   }
@@ -239,6 +243,110 @@ TEST_F(LimactlInstances, InfoNamesHomeTemplatesAndTheGuestImageDirectory) {
   EXPECT_EQ(info["templates"].size(), 2u);
   EXPECT_EQ(info["guestImageDirectory"],
             (dir_.path() / "cache" / "limactl" / "guest-image").string());
+}
+
+// An instance whose "disk" is a small raw file and whose kernel is not one:
+// enough for start to get as far as QEMU, which then refuses the kernel.
+std::string small_instance_yaml(const fs::path& dir, int ssh_port) {
+  testing_support::write_file(dir / "disk.raw", std::string(1 << 20, '\0'));
+  testing_support::write_file(dir / "not-a-kernel", "this is no kernel\n");
+  return "vmType: qemu\n"
+         "arch: x86_64\n"
+         "images:\n"
+         "- location: \"" +
+         (dir / "disk.raw").string() +
+         "\"\n"
+         "  arch: x86_64\n"
+         "  kernel:\n"
+         "    location: \"" +
+         (dir / "not-a-kernel").string() +
+         "\"\n"
+         "cpus: 1\n"
+         "memory: 256MiB\n"
+         "disk: 1GiB\n"
+         "ssh:\n"
+         "  localPort: " +
+         std::to_string(ssh_port) + "\n";
+}
+
+TEST_F(LimactlInstances, StartWithItsSshPortTakenSaysSoAndStartsNothing) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor taken(io, {asio::ip::address_v4::loopback(), 0});
+  const int port = taken.local_endpoint().port();
+  const std::string yaml = write("small.yaml", small_instance_yaml(dir_.path(), port));
+  ASSERT_TRUE(limactl({"create", "--name", "small", yaml}).exited_with(0));
+
+  const ProcessResult result = limactl({"start", "small"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("limactl start: 127.0.0.1:" + std::to_string(port) +
+                            " (ssh.localPort in lima.yaml) cannot be used: "),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("set ssh.localPort to 0 to take a free port"), std::string::npos);
+  EXPECT_FALSE(fs::exists(home() / "small" / "qemu.pid"));
+  // The disk was made; the next start reuses it.
+  EXPECT_TRUE(fs::exists(home() / "small" / "diffdisk"));
+}
+
+TEST_F(LimactlInstances, StartWhenQemuExitsAtOnceShowsQemusWordsAndLeavesItStopped) {
+  const std::string yaml = write("small.yaml", small_instance_yaml(dir_.path(), 0));
+  ASSERT_TRUE(limactl({"create", "--name", "small", yaml}).exited_with(0));
+
+  ProcessResult result = limactl({"start", "small"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("limactl start: QEMU exited (exit status 1):"), std::string::npos)
+      << result.err;
+  // QEMU's own complaint about the kernel, quoted from its log.
+  EXPECT_NE(result.err.find("(exit status 1):\n  qemu"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("qemu.stderr.log"), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(home() / "small" / "qemu.pid"));
+  result = limactl({"list", "--json", "small"});
+  EXPECT_EQ(nlohmann::json::parse(result.out)["status"], "Stopped") << result.out;
+  // What start prepared: the guest's host key, cidata, the overlay.
+  for (const char* file : {"ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "cidata.iso",
+                           "basedisk", "diffdisk", "kernel", "ssh.config", "known_hosts"}) {
+    EXPECT_TRUE(fs::exists(home() / "small" / file)) << file;
+  }
+  EXPECT_TRUE(fs::exists(home() / "_config" / "user"));
+}
+
+TEST_F(LimactlInstances, StartWithoutQemuOrImageAndStopOfAStoppedInstanceAreClearErrors) {
+  const std::string yaml = write("small.yaml", small_instance_yaml(dir_.path(), 0));
+  ASSERT_TRUE(limactl({"create", "--name", "small", yaml}).exited_with(0));
+  ProcessResult result =
+      limactl({"start", "small"}, {{"QEMU_SYSTEM_X86_64", "/nonexistent/qemu-system-x86_64"}});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_EQ(result.err,
+            "limactl start: /nonexistent/qemu-system-x86_64 was not found ($QEMU_SYSTEM_X86_64): "
+            "install QEMU (Debian: apt install qemu-system-x86 qemu-utils)\n");
+
+  ASSERT_TRUE(limactl({"create", "--name", "local", "template:debian-local"}).exited_with(0));
+  result = limactl({"start", "local"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("does not exist: build the local guest image first with "
+                            "scripts/build-guest-image"),
+            std::string::npos)
+      << result.err;
+
+  result = limactl({"stop", "small"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_EQ(result.err, "limactl stop: instance \"small\" is not running\n");
+  result = limactl({"start", "missing"});
+  EXPECT_TRUE(result.exited_with(1));
+  EXPECT_EQ(result.err, "limactl start: no instance \"missing\" in " + home().string() +
+                            ": create it with `limactl create --name missing TEMPLATE`\n");
+}
+
+TEST_F(LimactlInstances, StopOfAVmThatDiedClearsItsStaleFiles) {
+  const std::string yaml = write("small.yaml", small_instance_yaml(dir_.path(), 0));
+  ASSERT_TRUE(limactl({"create", "--name", "small", yaml}).exited_with(0));
+  // A pid that is surely gone: a child that has exited and been reaped.
+  const ProcessResult finished = testing_support::run_process({"/bin/sh", "-c", "echo $$"});
+  testing_support::write_file(home() / "small" / "qemu.pid", finished.out);
+  const ProcessResult result = limactl({"stop", "small"});
+  EXPECT_TRUE(result.exited_with(0)) << result.describe();
+  EXPECT_NE(result.err.find("was not running"), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(home() / "small" / "qemu.pid"));
 }
 
 }  // namespace
