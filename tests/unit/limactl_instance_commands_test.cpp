@@ -3,6 +3,7 @@
 // through tests/support/process.*). Starting VMs is tested elsewhere; here
 // a running VM is a stand-in process whose pid is in qemu.pid.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <asio.hpp>
 #include <chrono>
@@ -347,6 +348,61 @@ TEST_F(LimactlInstances, StopOfAVmThatDiedClearsItsStaleFiles) {
   EXPECT_TRUE(result.exited_with(0)) << result.describe();
   EXPECT_NE(result.err.find("was not running"), std::string::npos) << result.err;
   EXPECT_FALSE(fs::exists(home() / "small" / "qemu.pid"));
+}
+
+// Stands in for a QEMU whose guest ignores the power button: answers QMP on
+// the instance's qmp.sock but never exits. Detached (it forks and its parent
+// exits), so once killed it is nobody's zombie here.
+constexpr const char* kDeafQemu = R"(
+import json, os, socket, sys
+if os.fork():
+    os._exit(0)
+os.setsid()
+sock = socket.socket(socket.AF_UNIX)
+sock.bind(sys.argv[1])
+sock.listen(1)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+while True:
+    conn, _ = sock.accept()
+    stream = conn.makefile("rwb")
+    stream.write(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
+    stream.flush()
+    for line in stream:
+        json.loads(line)
+        stream.write(b'{"return": {}}\r\n')
+        stream.flush()
+)";
+
+TEST_F(LimactlInstances, StopKillsQemuWhenTheGuestIgnoresThePowerButton) {
+  const std::string yaml = write("small.yaml", small_instance_yaml(dir_.path(), 0));
+  ASSERT_TRUE(limactl({"create", "--name", "small", yaml}).exited_with(0));
+  const fs::path instance = home() / "small";
+  const std::string script = write("deaf_qemu.py", kDeafQemu);
+  const ProcessResult launched = testing_support::run_process(
+      {"python3", script, (instance / "qmp.sock").string(), (instance / "qemu.pid").string()});
+  ASSERT_TRUE(launched.exited_with(0)) << launched.describe();
+  for (int i = 0; i < 100 && !fs::exists(instance / "qemu.pid"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(instance / "qemu.pid"));
+  const int pid = std::stoi(testing_support::read_file(instance / "qemu.pid"));
+
+  ProcessResult result = limactl({"list", "--json", "small"});
+  EXPECT_EQ(nlohmann::json::parse(result.out)["status"], "Running") << result.out;
+  result = limactl({"stop", "--timeout", "2", "small"});
+  EXPECT_TRUE(result.exited_with(0)) << result.describe();
+  EXPECT_EQ(result.err,
+            "limactl stop: asking the guest to power off (QMP system_powerdown)\n"
+            "limactl stop: the guest did not power off within 2 s; killing QEMU\n"
+            "limactl stop: QEMU (pid " +
+                std::to_string(pid) + ") killed\n");
+  EXPECT_EQ(::kill(pid, 0), -1);
+  EXPECT_FALSE(fs::exists(instance / "qemu.pid"));
+  EXPECT_FALSE(fs::exists(instance / "qmp.sock"));
+  result = limactl({"list", "--json", "small"});
+  EXPECT_EQ(nlohmann::json::parse(result.out)["status"], "Stopped") << result.out;
 }
 
 }  // namespace
