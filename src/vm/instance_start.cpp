@@ -40,6 +40,7 @@ constexpr auto kQmpTimeout = std::chrono::seconds(10);
 constexpr auto kKillTimeout = std::chrono::seconds(10);
 // sockaddr_un's sun_path holds 108 bytes on Linux, 104 on the BSDs.
 constexpr std::size_t kMaxUnixSocketPath = 100;
+constexpr std::size_t kMaxSerialRead = 1 << 20;
 
 auto logger() {
   return ssh::log::get("vm");
@@ -307,12 +308,15 @@ void wait_for_pid_file(const InstancePaths& paths, int pid) {
   }
 }
 
-// Reads what serial.log gained since `offset`.
+// Reads what serial.log gained since `offset`, at most kMaxSerialRead at a
+// time: the guest writes that file as fast as it likes.
 std::string read_new_bytes(const fs::path& file, std::uint64_t& offset) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return {};
   in.seekg(static_cast<std::streamoff>(offset));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes(kMaxSerialRead, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
   offset += bytes.size();
   return bytes;
 }
