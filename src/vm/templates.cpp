@@ -57,16 +57,20 @@ std::string replace_all(std::string text, std::string_view from, const std::stri
 
 }  // namespace
 
-std::filesystem::path local_guest_image_directory() {
+std::filesystem::path limactl_cache_directory() {
 #ifdef _WIN32
   if (const char* local = std::getenv("LOCALAPPDATA"); local != nullptr && *local != '\0') {
-    return std::filesystem::path(local) / "limactl" / "guest-image";
+    return std::filesystem::path(local) / "limactl";
   }
 #endif
   if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache != nullptr && *cache != '\0') {
-    return std::filesystem::path(cache) / "limactl" / "guest-image";
+    return std::filesystem::path(cache) / "limactl";
   }
-  return std::filesystem::path(platform::home_directory()) / ".cache" / "limactl" / "guest-image";
+  return std::filesystem::path(platform::home_directory()) / ".cache" / "limactl";
+}
+
+std::filesystem::path local_guest_image_directory() {
+  return limactl_cache_directory() / "guest-image";
 }
 
 std::vector<std::string> template_names() {

@@ -24,6 +24,11 @@ inline constexpr std::string_view kDefaultTemplateName = "default";
 // (default ~/.cache/...); %LOCALAPPDATA%\limactl\guest-image on Windows.
 std::filesystem::path local_guest_image_directory();
 
+// limactl's cache: $XDG_CACHE_HOME/limactl (default ~/.cache/limactl),
+// %LOCALAPPDATA%\limactl on Windows. Downloads are kept under it in Lima's
+// layout (download/by-url-sha256/...), the local guest image in guest-image/.
+std::filesystem::path limactl_cache_directory();
+
 std::vector<std::string> template_names();
 
 // The template's lima.yaml text, or nullopt for an unknown name.
