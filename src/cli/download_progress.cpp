@@ -1,0 +1,38 @@
+#include "cli/download_progress.hpp"
+
+#include <utility>
+
+#include "platform/console.hpp"
+
+namespace cli {
+
+DownloadProgressDisplay::DownloadProgressDisplay(std::string name)
+    : meter_(platform::stderr_is_terminal()), name_(std::move(name)) {}
+
+DownloadProgressDisplay::~DownloadProgressDisplay() {
+  finish(false);
+}
+
+vm::DownloadProgressCallback DownloadProgressDisplay::callback() {
+  return [this](const vm::DownloadProgress& progress) { report(progress); };
+}
+
+void DownloadProgressDisplay::report(const vm::DownloadProgress& progress) {
+  // A new total means a new response (a restart or a resumed try): the
+  // meter starts over with it.
+  if (!started_ || progress.bytes_total != total_) {
+    if (started_) meter_.break_line();
+    meter_.start_file(name_, progress.bytes_total);
+    started_ = true;
+    total_ = progress.bytes_total;
+  }
+  meter_.update(progress.bytes_done);
+}
+
+void DownloadProgressDisplay::finish(bool ok) {
+  if (!started_) return;
+  meter_.finish_file(ok);
+  started_ = false;
+}
+
+}  // namespace cli
