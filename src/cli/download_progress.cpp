@@ -18,14 +18,15 @@ vm::DownloadProgressCallback DownloadProgressDisplay::callback() {
 }
 
 void DownloadProgressDisplay::report(const vm::DownloadProgress& progress) {
-  // A new total means a new response (a restart or a resumed try): the
-  // meter starts over with it.
-  if (!started_ || progress.bytes_total != total_) {
+  // A new total or fewer bytes than before mean a new response (a restart
+  // or a resumed try): the meter starts over with it.
+  if (!started_ || progress.bytes_total != total_ || progress.bytes_done < done_) {
     if (started_) meter_.break_line();
     meter_.start_file(name_, progress.bytes_total);
     started_ = true;
     total_ = progress.bytes_total;
   }
+  done_ = progress.bytes_done;
   meter_.update(progress.bytes_done);
 }
 

@@ -2,6 +2,7 @@
 // stderr is a terminal, nothing otherwise (logs and pipes stay clean).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "cli/progress_meter.hpp"
@@ -29,6 +30,7 @@ class DownloadProgressDisplay {
   std::string name_;
   bool started_ = false;
   std::uint64_t total_ = 0;
+  std::uint64_t done_ = 0;
 };
 
 }  // namespace cli

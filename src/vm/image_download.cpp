@@ -466,8 +466,13 @@ Response parse_head(std::string_view head) {
     line_end = head.find("\r\n", start);
     const std::string_view line = head.substr(start, line_end - start);
     if (line.empty()) break;
+    // A lone CR or LF, or another control character, could smuggle a
+    // header into our next request (the ETag goes back in If-Range).
+    const bool control = std::any_of(line.begin(), line.end(), [](char c) {
+      return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+    });
     const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0 || line.front() == ' ' ||
+    if (control || colon == std::string_view::npos || colon == 0 || line.front() == ' ' ||
         line.front() == '\t' || trim(line.substr(0, colon)).size() != colon) {
       throw ImageError("the server sent a malformed header line \"" +
                        std::string(line.substr(0, 80)) + "\"");
@@ -748,7 +753,13 @@ std::string read_small_file(const fs::path& path) {
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxValidator) return {};
-  return std::string(trim(text));
+  text = std::string(trim(text));
+  // Only what a header may carry (the validator goes into If-Range).
+  if (std::any_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return {};
+  }
+  return text;
 }
 
 void remove_quietly(const fs::path& path) {
@@ -959,7 +970,7 @@ fs::path fetch_to_cache(const std::string& url, const fs::path& cache_directory,
     std::error_code ignored;
     if (fs::is_empty(entry, ignored)) fs::remove(entry, ignored);
   };
-  options.progress = progress;
+  if (progress) options.progress = progress;
   try {
     download_to_partial(url, partial, options);
   } catch (const ImageError& failure) {
