@@ -7,7 +7,10 @@
 namespace cli {
 
 DownloadProgressDisplay::DownloadProgressDisplay(std::string name)
-    : meter_(platform::stderr_is_terminal()), name_(std::move(name)) {}
+    : DownloadProgressDisplay(std::move(name), platform::stderr_is_terminal()) {}
+
+DownloadProgressDisplay::DownloadProgressDisplay(std::string name, bool enabled)
+    : meter_(enabled), name_(std::move(name)) {}
 
 DownloadProgressDisplay::~DownloadProgressDisplay() {
   finish(false);

@@ -14,6 +14,8 @@ class DownloadProgressDisplay {
  public:
   // `name`: what the meter line shows (an image's file name).
   explicit DownloadProgressDisplay(std::string name);
+  // `enabled` decided by the caller (tests); the other one asks stderr.
+  DownloadProgressDisplay(std::string name, bool enabled);
   ~DownloadProgressDisplay();  // finishes a drawn line
   DownloadProgressDisplay(const DownloadProgressDisplay&) = delete;
   DownloadProgressDisplay& operator=(const DownloadProgressDisplay&) = delete;

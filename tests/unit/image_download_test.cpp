@@ -350,6 +350,28 @@ TEST_F(ImageDownload, AnOversizedHeaderBlockIsRefused) {
   EXPECT_FALSE(fs::exists(cached(url).parent_path()));
 }
 
+TEST_F(ImageDownload, AHeaderWithALoneLineFeedIsRefused) {
+  HttpTestServer server([&](const HttpRequest& request) {
+    HttpReply reply = testing_support::reply_for_file(request, {image_, ""});
+    reply.headers.emplace_back("ETag", "\"v1\"\nX-Injected: yes");
+    return reply;
+  });
+  const std::string message = message_of(
+      [&] { download_file(server.url("/disk.img"), dir_.path() / "x", test_options()); });
+  EXPECT_NE(message.find("malformed header line"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(dir_.path() / "x.partial.validator"));
+}
+
+TEST_F(ImageDownload, AnUnknownDigestAlgorithmIsRefusedBeforeDownloading) {
+  HttpTestServer server([&](const HttpRequest& request) {
+    return testing_support::reply_for_file(request, {image_, ""});
+  });
+  const std::string message = message_of(
+      [&] { fetch_to_cache(server.url("/disk.img"), cache(), "md5:abc", {}, test_options()); });
+  EXPECT_NE(message.find("is not sha256:HEX or sha512:HEX"), std::string::npos) << message;
+  EXPECT_TRUE(server.requests().empty());
+}
+
 TEST_F(ImageDownload, ASilentServerTimesOut) {
   HttpTestServer server([](const HttpRequest&) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
