@@ -252,8 +252,10 @@ class TcpTransport final : public Transport {
       socket_.close(ignored);
       io_.restart();
       io_.run();
-      throw ConnectionLost("timed out after " + std::to_string(timeout.count() / 1000) + " s " +
-                           what);
+      const std::string duration = timeout.count() % 1000 == 0
+                                       ? std::to_string(timeout.count() / 1000) + " s"
+                                       : std::to_string(timeout.count()) + " ms";
+      throw ConnectionLost("timed out after " + duration + " " + what);
     }
     if (*outcome == asio::error::eof) return 0;
     if (*outcome) throw failure(*outcome);
