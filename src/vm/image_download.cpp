@@ -21,8 +21,11 @@
 #include <memory>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
+#include <variant>
 
+#include "platform/instance_lock.hpp"
 #include "ssh/log.hpp"
 
 namespace vm {
@@ -899,6 +902,29 @@ void rename_or_throw(const fs::path& from, const fs::path& to) {
   }
 }
 
+// Held while a cache entry is checked and filled, so two limactl runs never
+// write one .partial; the second waits for the first (whose lock goes when
+// it ends, however it ends) and then finds its `data`. Beside the entry, not
+// in it: an entry that failed is removed whole.
+platform::FileLock lock_cache_entry(const fs::path& entry, const std::string& url) {
+  const fs::path lock_file = entry.string() + ".lock";
+  bool told = false;
+  for (;;) {
+    auto attempt = platform::FileLock::try_lock(lock_file);
+    if (auto* lock = std::get_if<platform::FileLock>(&attempt)) return std::move(*lock);
+    if (auto* failed = std::get_if<platform::FileLock::Failed>(&attempt)) {
+      throw ImageError("cannot lock " + lock_file.string() + ": " + failed->message);
+    }
+    if (!told) {
+      const int holder = std::get<platform::FileLock::Busy>(attempt).holder_pid;
+      ssh::log::get("vm")->warn("waiting for another limactl{} downloading {}",
+                                holder > 0 ? " (pid " + std::to_string(holder) + ")" : "", url);
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 }  // namespace
 
 void download_file(const std::string& url, const fs::path& destination,
@@ -949,6 +975,12 @@ fs::path fetch_to_cache(const std::string& url, const fs::path& cache_directory,
   }
   const fs::path digest_file = entry / (algorithm + ".digest");
   std::error_code error;
+  fs::create_directories(entry.parent_path(), error);
+  if (error) {
+    throw ImageError("cannot create the cache directory " + entry.parent_path().string() + ": " +
+                     error.message());
+  }
+  const platform::FileLock lock = lock_cache_entry(entry, url);
   if (fs::exists(data, error)) {
     if (!digest) return data;
     const std::string recorded = fs::exists(digest_file, error) ? read_small_file(digest_file) : "";

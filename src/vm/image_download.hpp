@@ -68,6 +68,8 @@ std::string fetch_text(const std::string& url, std::size_t max_bytes,
 // mismatch nothing is kept and ImageError is thrown. Beside `data` go Lima's
 // `url` file and `<algorithm>.digest` once a digest was checked; a cached
 // `data` whose recorded digest differs from `digest` is downloaded again.
+// One process at a time fills an entry (a lock file beside it, <hex>.lock);
+// a second one waits for it.
 std::filesystem::path fetch_to_cache(const std::string& url,
                                      const std::filesystem::path& cache_directory,
                                      const std::optional<std::string>& digest,

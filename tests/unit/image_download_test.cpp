@@ -11,9 +11,12 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <thread>
+#include <variant>
 
+#include "platform/instance_lock.hpp"
 #include "support/files.hpp"
 #include "support/http_test_server.hpp"
 #include "support/process.hpp"
@@ -243,6 +246,26 @@ TEST_F(ImageDownload, ACachedFileWithAnotherRecordedDigestIsFetchedAgain) {
       fetch_to_cache(url, cache(), sha256_digest(served_bytes), {}, test_options());
   EXPECT_EQ(testing_support::read_file(data), served_bytes);
   EXPECT_EQ(server.requests().size(), 2u);
+}
+
+TEST_F(ImageDownload, ASecondDownloadOfTheSameUrlWaitsForTheFirst) {
+  HttpTestServer server([&](const HttpRequest& request) {
+    return testing_support::reply_for_file(request, {image_, "\"v1\""});
+  });
+  const std::string url = server.url("/disk.img");
+  const fs::path entry = cached(url).parent_path();
+  fs::create_directories(entry.parent_path());
+  // Another limactl downloading it, as far as the lock shows.
+  auto holder = platform::FileLock::try_lock(entry.string() + ".lock");
+  ASSERT_TRUE(std::holds_alternative<platform::FileLock>(holder));
+  auto waiting = std::async(std::launch::async, [&] {
+    return fetch_to_cache(url, cache(), sha256_digest(image_), {}, test_options());
+  });
+  EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(600)), std::future_status::timeout);
+  EXPECT_TRUE(server.requests().empty());
+  holder = platform::FileLock::Busy{};  // released
+  EXPECT_EQ(testing_support::sha256_file(waiting.get()), testing_support::sha256_hex(image_));
+  EXPECT_EQ(server.requests().size(), 1u);
 }
 
 TEST_F(ImageDownload, NotFoundIsAClearErrorAndLeavesNoData) {
