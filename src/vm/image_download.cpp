@@ -375,7 +375,9 @@ class TlsTransport final : public Transport, public Botan::TLS::Callbacks {
       } catch (const ImageError&) {
       }
       std::string message = std::string("TLS: ") + error.what();
-      if (message.find("ertificate") != std::string::npos) {
+      if (message.find("does not match provided name") != std::string::npos) {
+        message += " (the certificate is for another host name: use the name it was issued for)";
+      } else if (message.find("ertificate") != std::string::npos) {
         message += " (if the server's certificate comes from a private CA, name its PEM file in $" +
                    std::string(kCaFileVariable) + ")";
       }
