@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "ssh/log.hpp"
+#include "vm/image_download.hpp"
 #include "vm/instance_store.hpp"
 #include "vm/lima_config_defaults.hpp"
 #include "vm/lima_config_load.hpp"
@@ -18,6 +19,8 @@ namespace cli {
 namespace {
 
 constexpr int kExitFailure = 1;
+// A lima.yaml is a few KiB; more from a URL is not one.
+constexpr std::size_t kMaxRemoteConfigBytes = 1024 * 1024;
 
 struct Source {
   std::string text;
@@ -44,9 +47,7 @@ Source read_source(const std::string& argument) {
     return {*text, name};
   }
   if (source.starts_with("http://") || source.starts_with("https://")) {
-    throw std::runtime_error(
-        "templates from URLs are not supported yet: download it and pass the file (" + source +
-        ")");
+    return {vm::fetch_text(source, kMaxRemoteConfigBytes), vm::url_file_stem(source)};
   }
   std::ifstream in(source, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + source + ": no such file");
@@ -106,13 +107,16 @@ std::string apply_overrides(const std::string& text, const std::string& source_n
 void setup_create_command(CLI::App& app, CreateCommandOptions& options) {
   auto* command = app.add_subcommand(
       "create",
-      "Create an instance from a template (template:default, template:debian-local) or a "
-      "lima.yaml file: writes $LIMA_HOME/NAME/lima.yaml, checked with "
-      "$LIMA_HOME/_config/default.yaml and override.yaml. Does not start it.");
+      "Create an instance from a template (template:default, template:debian-local), a "
+      "lima.yaml file or an http(s) URL of one: writes $LIMA_HOME/NAME/lima.yaml, checked with "
+      "$LIMA_HOME/_config/default.yaml and override.yaml. Does not start it. https is checked "
+      "against the system's CA certificates; $LIMACTL_CA_FILE may name a PEM file of more "
+      "(a private CA).");
   command->add_option("TEMPLATE", options.source,
-                      "template:NAME or a lima.yaml file (default: template:default)");
+                      "template:NAME, a lima.yaml file or an http(s) URL of one (default: "
+                      "template:default)");
   command->add_option("--name", options.name,
-                      "Instance name (default: the template's or the file's name)");
+                      "Instance name (default: the template's, file's or URL's file name)");
   command->add_option("--cpus", options.cpus, "Number of CPUs")->check(CLI::PositiveNumber);
   command->add_option("--memory", options.memory_gib, "Memory in GiB (e.g. 1.5)");
   command->add_option("--disk", options.disk_gib, "Disk size in GiB");
@@ -125,6 +129,10 @@ int run_create_command(const CreateCommandOptions& options) {
   try {
     const Source source = read_source(options.source);
     const std::string name = options.name.empty() ? source.default_name : options.name;
+    if (name.empty()) {
+      throw std::runtime_error("cannot tell an instance name from " + options.source +
+                               "; pass --name NAME");
+    }
     const std::string source_name = options.source.empty() ? "template:default" : options.source;
     const std::string text = apply_overrides(source.text, source_name, options);
     const vm::LimaHome home(vm::lima_home_directory());

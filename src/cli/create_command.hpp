@@ -1,4 +1,4 @@
-// `limactl create [--name NAME] [TEMPLATE|FILE] [--cpus N] [--memory GiB]
+// `limactl create [--name NAME] [TEMPLATE|FILE|URL] [--cpus N] [--memory GiB]
 // [--disk GiB] [--mount DIR[:w]]...`: makes $LIMA_HOME/NAME with its
 // lima.yaml, checked as `limactl validate` checks it. Nothing is left
 // behind when it fails.
@@ -12,7 +12,7 @@
 namespace cli {
 
 struct CreateCommandOptions {
-  std::string source;  // template:NAME or a lima.yaml path; empty = template:default
+  std::string source;  // template:NAME, a lima.yaml path or URL; empty = template:default
   std::string name;
   std::optional<int> cpus;
   std::optional<double> memory_gib;

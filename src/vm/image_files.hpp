@@ -2,9 +2,8 @@
 // location points, where a download of it is cached, and copying it into
 // the instance with its digest checked and a .gz layer removed on the way.
 //
-// Downloads themselves (http/https) are not here yet: a remote location is
-// recognised, and its cache path is Lima's (by the URL's SHA-256), so a
-// file placed there is found.
+// Downloads themselves (http/https) are in vm/image_download.hpp, which
+// fills the cache path defined here (Lima's, by the URL's SHA-256).
 #pragma once
 
 #include <cstdint>
