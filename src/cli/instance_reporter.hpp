@@ -2,6 +2,7 @@
 // stderr, and a progress meter while an image is copied (on a terminal).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -19,6 +20,7 @@ class TerminalInstanceReporter {
   std::string command_;
   std::unique_ptr<ProgressMeter> meter_;
   std::string meter_label_;
+  std::uint64_t meter_done_ = 0;
   vm::InstanceReporter reporter_;
 };
 

@@ -22,6 +22,7 @@
 #include "vm/boot_progress.hpp"
 #include "vm/cidata.hpp"
 #include "vm/disk_image.hpp"
+#include "vm/image_download.hpp"
 #include "vm/lima_config_load.hpp"
 #include "vm/qemu_probe.hpp"
 #include "vm/qmp.hpp"
@@ -156,11 +157,21 @@ void install_if_missing(const ImageFile& file, const fs::path& destination, std:
                         const InstanceReporter& reporter) {
   std::error_code error;
   if (fs::exists(destination, error)) return;
-  const ImageLocation location = parse_image_location(file.location, platform::home_directory());
+  ImageLocation location = parse_image_location(file.location, platform::home_directory());
   if (location.remote) {
-    throw InstanceStartError("downloading " + location.url +
-                             " is not supported yet: download it and set the image's location "
-                             "in lima.yaml to the file");
+    // Into the cache first (resumable, digest checked), then copied like a
+    // local file: the instance keeps its own copy, as in Lima.
+    report(reporter, "downloading the " + std::string(label) + " " + location.url);
+    const std::string download_label = "download " + std::string(label);
+    location.local_path = fetch_to_cache(
+        location.url, limactl_cache_directory(), file.digest,
+        [&](const DownloadProgress& progress) {
+          if (reporter.copy_progress) {
+            reporter.copy_progress(download_label,
+                                   InstallProgress{progress.bytes_done, progress.bytes_total});
+          }
+        });
+    logger()->debug("{} cached as {}", location.url, location.local_path.string());
   }
   if (!fs::exists(location.local_path, error)) {
     std::string message =
@@ -285,7 +296,11 @@ void remove_quietly(const fs::path& file) {
   fs::remove(file, error);
 }
 
+// QEMU is gone: what it leaves when it dies early (it may have written its
+// pid file already) must not make the instance look Broken.
 std::string qemu_exit_message(const InstancePaths& paths, const platform::ChildExit& exit) {
+  remove_quietly(paths.qemu_pid());
+  remove_quietly(paths.qmp_socket());
   std::string message = "QEMU exited (" + platform::describe_child_exit(exit) + ")";
   const std::string output = last_lines(paths.qemu_log(), 5);
   if (!output.empty()) message += ":\n  " + output;
@@ -344,7 +359,7 @@ void follow_boot(const InstancePaths& paths, int pid, std::chrono::seconds timeo
       if (event.kind == BootEvent::Kind::Ready) return;
     }
     if (auto exit = platform::poll_child_exit(pid)) {
-      throw InstanceStartError("during the boot, " + qemu_exit_message(paths, *exit));
+      throw InstanceStartError(qemu_exit_message(paths, *exit));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       throw InstanceStartError("the guest did not finish booting within " +

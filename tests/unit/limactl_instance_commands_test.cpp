@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "support/files.hpp"
+#include "support/http_test_server.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "vm/lima_config_load.hpp"
@@ -403,6 +404,84 @@ TEST_F(LimactlInstances, StopKillsQemuWhenTheGuestIgnoresThePowerButton) {
   EXPECT_FALSE(fs::exists(instance / "qmp.sock"));
   result = limactl({"list", "--json", "small"});
   EXPECT_EQ(nlohmann::json::parse(result.out)["status"], "Stopped") << result.out;
+}
+
+TEST_F(LimactlInstances, StartDownloadsRemoteImagesIntoTheCacheOnce) {
+  const std::string disk(1 << 20, '\0');
+  const std::string kernel = "this is no kernel\n";
+  testing_support::HttpTestServer server([&](const testing_support::HttpRequest& request) {
+    if (request.target.starts_with("/images/disk.raw")) {
+      return testing_support::reply_for_file(request, {disk, "\"d1\""});
+    }
+    if (request.target == "/images/vmlinuz") {
+      return testing_support::reply_for_file(request, {kernel, "\"k1\""});
+    }
+    testing_support::HttpReply missing;
+    missing.status = 404;
+    missing.reason = "Not Found";
+    return missing;
+  });
+  const std::string disk_url = server.url("/images/disk.raw");
+  const std::string yaml = write("remote.yaml",
+                                 "vmType: qemu\n"
+                                 "arch: x86_64\n"
+                                 "images:\n"
+                                 "- location: \"" +
+                                     disk_url +
+                                     "\"\n"
+                                     "  arch: x86_64\n"
+                                     "  digest: \"" +
+                                     "sha256:" + testing_support::sha256_hex(disk) +
+                                     "\"\n"
+                                     "  kernel:\n"
+                                     "    location: \"" +
+                                     server.url("/images/vmlinuz") +
+                                     "\"\n"
+                                     "cpus: 1\n"
+                                     "memory: 256MiB\n"
+                                     "disk: 1GiB\n");
+  ASSERT_TRUE(limactl({"create", "--name", "remote", yaml}).exited_with(0));
+  ProcessResult result = limactl({"start", "remote"});
+  // The kernel is no kernel: QEMU refuses it once everything was fetched.
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("limactl start: downloading the disk image " + disk_url),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("QEMU exited"), std::string::npos) << result.err;
+  // Lima's cache layout under $XDG_CACHE_HOME/limactl, and the instance's copies.
+  const fs::path cached = dir_.path() / "cache" / "limactl" / "download" / "by-url-sha256";
+  std::size_t entries = 0;
+  for (const auto& entry : fs::directory_iterator(cached)) {
+    if (entry.is_directory()) ++entries;
+  }
+  EXPECT_EQ(entries, 2u);
+  EXPECT_EQ(testing_support::read_file(home() / "remote" / "basedisk"), disk);
+  EXPECT_EQ(testing_support::read_file(home() / "remote" / "kernel"), kernel);
+  const std::size_t requests = server.requests().size();
+  EXPECT_EQ(requests, 2u);
+
+  // A second instance of the same images takes them from the cache.
+  ASSERT_TRUE(limactl({"create", "--name", "again", yaml}).exited_with(0));
+  result = limactl({"start", "again"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_EQ(server.requests().size(), requests);
+  EXPECT_EQ(testing_support::read_file(home() / "again" / "basedisk"), disk);
+
+  // A wrong digest is refused and nothing of it is kept.
+  const std::string wrong = write("wrong.yaml",
+                                  "images:\n"
+                                  "- location: \"" +
+                                      server.url("/images/disk.raw?other") +
+                                      "\"\n"
+                                      "  digest: \"sha256:" +
+                                      std::string(64, '0') +
+                                      "\"\n"
+                                      "memory: 256MiB\n");
+  ASSERT_TRUE(limactl({"create", "--name", "wrong", wrong}).exited_with(0));
+  result = limactl({"start", "wrong"});
+  EXPECT_TRUE(result.exited_with(1)) << result.describe();
+  EXPECT_NE(result.err.find("digest"), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(home() / "wrong" / "basedisk"));
 }
 
 }  // namespace
