@@ -23,6 +23,8 @@ inline constexpr std::size_t kMaxPaddingLength = 255;
 
 // Before authentication a client needs no large packets (the largest is a
 // publickey request with a 16384-bit RSA key and signature, under 5 KiB).
+// tests: ServerSessionTest.DefaultPreauthPacketLimitAtAndPast,
+// RefusesLargePacketsBeforeAuthentication.
 inline constexpr std::size_t kMaxPreauthPacketLength = 64 * 1024;
 
 // Version exchange (RFC 4253 section 4.2).
@@ -48,6 +50,7 @@ inline constexpr std::uint32_t kDefaultMaxPacketSize = 32 * 1024;
 // tests: ConnectionTest.DefaultChannelLimitAtAndPast, EnforcesMaxChannels.
 inline constexpr std::size_t kMaxChannels = 8192;
 // Environment variables a client may send a session before its command.
+// tests: SessionChannelTest.DefaultEnvironmentLimitAtAndPast.
 inline constexpr std::size_t kMaxSessionEnvironment = 256;
 
 // --- Authentication (RFC 4252, 4256) --------------------------------------------
@@ -57,8 +60,10 @@ inline constexpr std::size_t kMaxSessionEnvironment = 256;
 // DefaultAuthAttemptLimitPastIsRefused, ClosesAfterMaxAuthTries.
 inline constexpr std::size_t kMaxAuthAttempts = 6;
 // Requests that never count as failures (key queries, "none") the server takes.
+// tests: ServerSessionTest.DefaultServerAuthRequestLimitAtAndPast.
 inline constexpr std::size_t kMaxServerAuthRequests = 128;
 // Requests our client sends before giving up on a server that never decides.
+// tests: ServerSessionTest.DefaultClientAuthRequestLimitAtAndPast.
 inline constexpr std::size_t kMaxClientAuthRequests = 64;
 // tests: KeyboardInteractiveMessages.PromptCountLimitAtAndPast.
 inline constexpr std::size_t kMaxKeyboardInteractivePrompts = 64;
@@ -68,19 +73,24 @@ inline constexpr std::size_t kMaxKeyboardInteractivePrompts = 64;
 // OpenSSH refuses smaller moduli (SSH_RSA_MINIMUM_MODULUS_SIZE) and larger
 // ones (OPENSSL_RSA_MAX_MODULUS_BITS); the upper bound also caps the cost a
 // peer can make us pay per verification.
+// tests: KeysRsa.ModulusBitsLimitAtAndPast, ModuliBelow1024BitsAreRefused.
 inline constexpr std::size_t kMinRsaBits = 1024;
 inline constexpr std::size_t kMaxRsaBits = 16384;
 // bcrypt-pbkdf rounds in a private key file: a hostile file must not make us
 // spin for hours; ssh-keygen -a users pick hundreds at most.
+// tests: KeyFormatsErrors.KdfRoundsLimitAtAndPast.
 inline constexpr std::uint32_t kMaxKdfRounds = 10000;
 // One line of authorized_keys (a 16384-bit RSA key in base64 is ~3 KiB).
+// tests: AuthorizedKeysTest.LineLengthLimitAtAndPast.
 inline constexpr std::size_t kMaxAuthorizedKeysLineLength = 64 * 1024;
 
 // --- Client configuration ----------------------------------------------------------
 
 // ssh_config Include nesting (OpenSSH's READCONF_MAX_DEPTH).
+// tests: SshConfig.IncludeDepthLimitAtAndPast.
 inline constexpr int kMaxConfigIncludeDepth = 16;
 // IdentityFile entries (OpenSSH's SSH_MAX_IDENTITY_FILES).
+// tests: ConfigOptions.IdentityFileLimitAtAndPast.
 inline constexpr std::size_t kMaxIdentityFiles = 100;
 
 // --- Agent protocol (PROTOCOL.agent) -------------------------------------------------
@@ -106,6 +116,7 @@ inline constexpr std::size_t kMaxControlEnvironment = 256;
 // tests: socks_handshake_test.cpp ("kMaxHandshakeLength").
 inline constexpr std::size_t kMaxSocksHandshakeLength = 600;
 // SOCKS4 user ids and SOCKS4a host names end with a NUL within this.
+// tests: SocksHandshakeTest.NulTerminatedFieldLimitAtAndPast.
 inline constexpr std::size_t kMaxSocksNulTerminated = 256;
 
 // --- SCP (legacy protocol) -----------------------------------------------------------
@@ -127,8 +138,10 @@ inline constexpr std::size_t kMaxSftpReadLength = kMaxSftpPacketLength - 1024;
 // InvalidHandlesAreRefusedAndTheHandleCountIsBounded.
 inline constexpr std::size_t kDefaultSftpMaxOpenHandles = 1024;
 // Names per READDIR reply (a server option's default).
+// tests: SftpServerTest.DefaultReaddirBatchLimitAtAndPast.
 inline constexpr std::size_t kDefaultSftpReaddirBatch = 100;
 // Symbolic links followed in one lookup (Linux's MAXSYMLINKS).
+// tests: SftpServerTest.LinksPerLookupLimitAtAndPast.
 inline constexpr int kMaxSftpLinksPerLookup = 40;
 
 }  // namespace ssh::limits

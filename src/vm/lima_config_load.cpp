@@ -34,6 +34,64 @@ std::string describe_node(const YAML::Node& node) {
   }
 }
 
+// "U+0007".
+std::string code_point_name(char32_t code) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string name = "U+";
+  for (int shift = 12; shift >= 0; shift -= 4) name += kHex[(code >> shift) & 0xfU];
+  return name;
+}
+
+// YAML streams are Unicode with only printable characters (YAML 1.2
+// section 5.1, c-printable), and Lima's parser refuses anything else.
+// yaml-cpp does not check: it would take invalid UTF-8 into a value and its
+// writer would then print U+FFFD instead, so a file limactl writes would not
+// read back as what it loaded. The line of the first offending byte, or
+// nullopt when the text is fine.
+std::optional<std::pair<int, std::string>> unreadable_text(std::string_view text) {
+  int line = 1;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[at]);
+    std::size_t length = 1;
+    char32_t code = lead;
+    if (lead >= 0x80) {
+      if (lead >= 0xc2 && lead <= 0xdf) {
+        length = 2;
+        code = lead & 0x1fU;
+      } else if (lead >= 0xe0 && lead <= 0xef) {
+        length = 3;
+        code = lead & 0x0fU;
+      } else if (lead >= 0xf0 && lead <= 0xf4) {
+        length = 4;
+        code = lead & 0x07U;
+      } else {
+        return std::pair{line, std::string("invalid UTF-8")};
+      }
+      if (text.size() - at < length) return std::pair{line, std::string("invalid UTF-8")};
+      for (std::size_t i = 1; i < length; ++i) {
+        const auto next = static_cast<unsigned char>(text[at + i]);
+        if ((next & 0xc0U) != 0x80) return std::pair{line, std::string("invalid UTF-8")};
+        code = (code << 6) | (next & 0x3fU);
+      }
+      const char32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+      if (code < smallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+        return std::pair{line, std::string("invalid UTF-8")};
+      }
+    }
+    const bool printable = code == '\t' || code == '\n' || code == '\r' ||
+                           (code >= 0x20 && code <= 0x7e) || code == 0x85 ||
+                           (code >= 0xa0 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) ||
+                           code >= 0x10000;
+    if (!printable) {
+      return std::pair{line, "control character " + code_point_name(code) + " is not allowed"};
+    }
+    if (code == '\n') ++line;
+    at += length;
+  }
+  return std::nullopt;
+}
+
 int line_of(const YAML::Node& node) {
   const int line = node.Mark().line;
   return line >= 0 ? line + 1 : 0;
@@ -558,6 +616,10 @@ std::string format_size(std::uint64_t bytes) {
 
 ConfigLoadResult load_lima_config(std::string_view yaml_text, const std::string& file_name) {
   ConfigLoadResult result;
+  if (auto problem = unreadable_text(yaml_text)) {
+    result.errors.push_back({file_name, problem->first, "", "malformed YAML: " + problem->second});
+    return result;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml_text));

@@ -170,7 +170,31 @@ def sftp_seeds():
     write("fuzz_sftp_server", "init_only", b"\x00" + init)
 
 
+def client_auth_seeds():
+    # What a server answers our client's requests with (RFC 4252, 4256, 8308).
+    def failure(methods, partial=False): return u8(51) + name_list(methods) + boolean(partial)
+    success = u8(52)
+    banner = u8(53) + string("Authorized use only\r\n") + string("en")
+    info_request = (u8(60) + string("name") + string("instruction") + string("") + u32(2) +
+                    string("Password: ") + boolean(False) + string("Code: ") + boolean(True))
+    ext_info = u8(7) + u32(1) + string("server-sig-algs") + string("ssh-ed25519,rsa-sha2-512")
+    every_method = ["publickey", "keyboard-interactive", "password"]
+    write("fuzz_client_auth", "publickey_accepted",
+          message(ext_info) + message(failure(["publickey"])) + message(success))
+    write("fuzz_client_auth", "banner_then_every_method_refused",
+          message(banner) + message(failure(every_method)) + message(failure(every_method)) +
+          message(failure(every_method)) + message(failure(every_method)) +
+          message(failure(every_method)))
+    write("fuzz_client_auth", "keyboard_interactive",
+          message(failure(["keyboard-interactive"])) + message(info_request) +
+          message(u8(60) + string("") + string("") + string("") + u32(0)) + message(success))
+    write("fuzz_client_auth", "partial_success_then_password",
+          message(failure(every_method)) + message(failure(["password"], partial=True)) +
+          message(success))
+
+
 if __name__ == "__main__":
+    client_auth_seeds()
     transport_seeds()
     connection_seeds()
     sftp_seeds()

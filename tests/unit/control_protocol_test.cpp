@@ -123,9 +123,19 @@ TEST(ControlProtocolTest, OversizedAndEmptyLengthsAreRefused) {
 }
 
 TEST(ControlProtocolTest, OversizedDataAndEnvironmentAndUnknownTypesAreRefused) {
+  // At the limits: the largest chunk and the most variables decode.
+  auto largest_chunk = decode_body(body_of(Data{Bytes(kMaxDataChunk, 0)}));
+  ASSERT_TRUE(largest_chunk.ok()) << largest_chunk.error().message;
+  EXPECT_EQ(std::get<Data>(*largest_chunk).bytes.size(), kMaxDataChunk);
+  OpenSession full;
+  for (std::size_t i = 0; i < kMaxEnvironment; ++i) full.environment.emplace_back("V", "x");
+  auto full_decoded = decode_body(body_of(full));
+  ASSERT_TRUE(full_decoded.ok()) << full_decoded.error().message;
+  EXPECT_EQ(std::get<OpenSession>(*full_decoded).environment.size(), kMaxEnvironment);
+  // One past them.
   EXPECT_FALSE(decode_body(body_of(Data{Bytes(kMaxDataChunk + 1, 0)})).ok());
-  OpenSession crowded;
-  for (std::size_t i = 0; i <= kMaxEnvironment; ++i) crowded.environment.emplace_back("V", "x");
+  OpenSession crowded = full;
+  crowded.environment.emplace_back("V", "x");
   EXPECT_FALSE(decode_body(body_of(crowded)).ok());
   // A count far beyond the bytes present is refused without allocating.
   Bytes lying = body_of(OpenSession{});

@@ -12,6 +12,7 @@
 
 #include "ssh/keys/key_files.hpp"
 #include "ssh/keys/keys.hpp"
+#include "ssh/limits.hpp"
 #include "ssh/wire/reader.hpp"
 #include "ssh/wire/writer.hpp"
 #include "support/temp_dir.hpp"
@@ -212,6 +213,30 @@ std::string with_names(const std::string& text, std::string_view cipher, std::st
   return armor(rebuilt);
 }
 
+// The file with the bcrypt KDF's rounds replaced (salt and the rest kept).
+std::string with_kdf_rounds(const std::string& text, std::uint32_t rounds) {
+  const SecureBytes binary = unarmor(text);
+  wire::Reader reader(binary);
+  const ByteView magic = reader.raw(15);
+  const std::string_view cipher = reader.text();
+  const std::string_view kdf = reader.text();
+  wire::Reader options(reader.string());
+  const ByteView salt = options.string();
+  const ByteView rest = reader.rest();
+  Bytes kdf_options;
+  wire::Writer options_writer(kdf_options);
+  options_writer.string(salt);
+  options_writer.u32(rounds);
+  Bytes rebuilt;
+  wire::Writer writer(rebuilt);
+  writer.raw(magic);
+  writer.string(cipher);
+  writer.string(kdf);
+  writer.string(kdf_options);
+  writer.raw(rest);
+  return armor(rebuilt);
+}
+
 class KeyFormatsSshKeygenVectors : public testing::TestWithParam<SshKeygenVector> {};
 
 TEST_P(KeyFormatsSshKeygenVectors, DecryptToTheKeyOfThePubFile) {
@@ -322,6 +347,33 @@ TEST(KeyFormatsErrors, UnsupportedCipherAndKdfAreNamed) {
   auto mixed = PrivateKey::from_file_text(with_names(text, "none", "bcrypt"), secret("pw"));
   ASSERT_FALSE(mixed.ok());
   EXPECT_TRUE(contains(mixed.error().message, "corrupted")) << mixed.error().message;
+}
+
+// A file may ask for limits::kMaxKdfRounds bcrypt-pbkdf rounds; one more is
+// refused before any KDF work. (Decrypting at the limit takes minutes, so
+// the file at the limit is read as far as the passphrase only.)
+TEST(KeyFormatsErrors, KdfRoundsLimitAtAndPast) {
+  Botan::AutoSeeded_RNG rng;
+  auto key = PrivateKey::generate("ssh-ed25519", 0, rng);
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  const std::string text = key->to_openssh("c", rng, secret("s3cret"), 2);
+
+  const std::string at_limit = with_kdf_rounds(text, limits::kMaxKdfRounds);
+  auto public_half = PrivateKey::public_key_from_file_text(at_limit);
+  ASSERT_TRUE(public_half.ok()) << public_half.error().message;
+  EXPECT_EQ(public_half->key, key->public_key());
+  auto without_passphrase = PrivateKey::from_file_text(at_limit);
+  ASSERT_FALSE(without_passphrase.ok());
+  EXPECT_EQ(without_passphrase.error().message, kPassphraseRequired);
+
+  const std::string past = with_kdf_rounds(text, limits::kMaxKdfRounds + 1);
+  auto past_public_half = PrivateKey::public_key_from_file_text(past);
+  ASSERT_FALSE(past_public_half.ok());
+  EXPECT_TRUE(contains(past_public_half.error().message, "KDF rounds"))
+      << past_public_half.error().message;
+  auto past_key = PrivateKey::from_file_text(past, secret("s3cret"));
+  ASSERT_FALSE(past_key.ok());
+  EXPECT_TRUE(contains(past_key.error().message, "KDF rounds")) << past_key.error().message;
 }
 
 TEST(KeyFormatsErrors, TruncatedEncryptedFilesAreErrorsNeverCrashes) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ssh/limits.hpp"
 #include "ssh/wire/reader.hpp"
 #include "ssh/wire/writer.hpp"
 #include "support/temp_dir.hpp"
@@ -488,6 +489,41 @@ TEST(KeysRsa, ModuliBelow1024BitsAreRefused) {
   ASSERT_FALSE(small.ok());
   EXPECT_NE(small.error().message.find("too small"), std::string::npos) << small.error().message;
   EXPECT_TRUE(PublicKey::from_blob(blob_with_modulus_bits(1024)).ok());
+}
+
+// Moduli from limits::kMinRsaBits to limits::kMaxRsaBits are taken, in a
+// peer's public key as in a key we generate; one bit outside either end is
+// refused.
+TEST(KeysRsa, ModulusBitsLimitAtAndPast) {
+  auto blob_with_modulus_bits = [](std::size_t bits) {
+    Botan::BigInt modulus = Botan::BigInt::power_of_2(bits - 1) + 1;  // odd, right size
+    Bytes blob;
+    wire::Writer writer(blob);
+    writer.string("ssh-rsa");
+    writer.mpint_unsigned(Botan::BigInt::encode(Botan::BigInt(65537)));
+    writer.mpint_unsigned(Botan::BigInt::encode(modulus));
+    return blob;
+  };
+  auto largest = PublicKey::from_blob(blob_with_modulus_bits(limits::kMaxRsaBits));
+  ASSERT_TRUE(largest.ok()) << largest.error().message;
+  EXPECT_EQ(largest->bits(), limits::kMaxRsaBits);
+  auto too_large = PublicKey::from_blob(blob_with_modulus_bits(limits::kMaxRsaBits + 1));
+  ASSERT_FALSE(too_large.ok());
+  EXPECT_NE(too_large.error().message.find("too large"), std::string::npos)
+      << too_large.error().message;
+  auto smallest = PublicKey::from_blob(blob_with_modulus_bits(limits::kMinRsaBits));
+  ASSERT_TRUE(smallest.ok()) << smallest.error().message;
+  EXPECT_EQ(smallest->bits(), limits::kMinRsaBits);
+  EXPECT_FALSE(PublicKey::from_blob(blob_with_modulus_bits(limits::kMinRsaBits - 1)).ok());
+
+  // Generating: the smallest size works (the largest takes minutes, so only
+  // its neighbour outside is tried: the bound is checked before any work).
+  Botan::AutoSeeded_RNG rng;
+  auto generated = PrivateKey::generate("ssh-rsa", limits::kMinRsaBits, rng);
+  ASSERT_TRUE(generated.ok()) << generated.error().message;
+  EXPECT_EQ(generated->public_key().bits(), limits::kMinRsaBits);
+  EXPECT_FALSE(PrivateKey::generate("ssh-rsa", limits::kMinRsaBits - 1, rng).ok());
+  EXPECT_FALSE(PrivateKey::generate("ssh-rsa", limits::kMaxRsaBits + 1, rng).ok());
 }
 
 TEST(KeysRsa, SshKeygen1024BitKeyIsAccepted) {

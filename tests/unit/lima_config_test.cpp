@@ -315,6 +315,45 @@ TEST(LimaConfigLoad, MalformedYamlIsOneErrorWithItsLine) {
   EXPECT_EQ(loaded.errors[0].message.rfind("malformed YAML: ", 0), 0U) << loaded.errors[0].message;
 }
 
+// fuzz_lima_yaml found this: invalid UTF-8 inside a quoted value loaded,
+// and the writer turned it into U+FFFD, so the written file read back
+// different. Like Lima's parser, the loader now refuses text that is not
+// UTF-8 or holds control characters, naming the line; escapes stay fine.
+TEST(LimaConfigLoad, InvalidUtf8AndControlCharactersAreErrorsWithTheirLine) {
+  struct Case {
+    std::string text;
+    int line;
+    std::string problem;
+  };
+  const std::vector<Case> cases = {
+      {"vmType: qemu\nimages:\n- location: \"/img\xdb\xdb\"\n", 3, "invalid UTF-8"},
+      {"vmType: qemu\nos: \"\xc0\xaf\"\n", 2, "invalid UTF-8"},      // overlong "/"
+      {"vmType: qemu\nos: \"\xed\xa0\x80\"\n", 2, "invalid UTF-8"},  // a surrogate
+      {"vmType: qemu\nos: \"\xe2\x82\"\n", 2, "invalid UTF-8"},      // cut short
+      {"vmType: qemu\nos: \"a" + std::string(1, '\0') + "b\"\n", 2, "U+0000"},
+      {"vmType: qemu\nos: \"\x1b[31m\"\n", 2, "U+001B"},
+  };
+  for (const auto& [text, line, problem] : cases) {
+    const auto loaded = load(text);
+    ASSERT_EQ(loaded.errors.size(), 1U) << ::testing::PrintToString(texts(loaded.errors));
+    EXPECT_EQ(loaded.errors[0].line, line) << problem;
+    EXPECT_NE(loaded.errors[0].message.find(problem), std::string::npos)
+        << loaded.errors[0].message;
+    EXPECT_EQ(loaded.config, LimaConfig{});
+  }
+  // Non-ASCII text and escaped control characters are YAML and load.
+  const std::string non_ascii =
+      "Gr\xc3\xbc\xc3\x9f"
+      "e \xf0\x9f\x90\xa7";
+  const auto fine = load("os: \"" + non_ascii + "\"\nmessage: \"bell\\a\\0\"\n");
+  ASSERT_TRUE(fine.ok()) << ::testing::PrintToString(texts(fine.errors));
+  EXPECT_EQ(fine.config.os, non_ascii);
+  EXPECT_EQ(fine.config.message, std::string("bell\a") + std::string(1, '\0'));
+  const auto again = load(write_lima_config(fine.config));
+  ASSERT_TRUE(again.ok()) << ::testing::PrintToString(texts(again.errors));
+  EXPECT_EQ(again.config, fine.config);
+}
+
 TEST(LimaConfigLoad, TopLevelMustBeAMapping) {
   const auto loaded = load("- cpus: 2\n");
   EXPECT_EQ(texts(loaded.errors),

@@ -377,4 +377,119 @@ TEST_F(ServerSessionTest, UserauthBeforeServiceRequestIsAProtocolError) {
   EXPECT_EQ(status.error().reason, DisconnectReason::ProtocolError);
 }
 
+// Requests that never count as failures ("none", key queries) are bounded
+// by limits::kMaxServerAuthRequests: the last one allowed may still log in,
+// one more ends the connection.
+TEST_F(ServerSessionTest, DefaultServerAuthRequestLimitAtAndPast) {
+  const std::size_t limit = limits::kMaxServerAuthRequests;
+  auto encode_request = [](const std::string& method, const Bytes& method_data) {
+    Bytes payload;
+    wire::Writer writer(payload);
+    auth::UserauthRequest{"alice", "ssh-connection", method, method_data}.encode(writer);
+    return payload;
+  };
+  Bytes password_data;
+  wire::Writer password_writer(password_data);
+  password_writer.boolean(false);
+  password_writer.string("correct horse");
+  for (const bool past : {false, true}) {
+    SCOPED_TRACE(past ? "one past the limit" : "at the limit");
+    ServerCallbacks callbacks;
+    auth::ServerAuthConfig config;
+    config.methods = {"password"};
+    auth::ServerAuth server_auth(config, callbacks, [](ByteView) { return Status{}; });
+    server_auth.start(Bytes{1, 2, 3});
+    Bytes service_request;
+    wire::Writer writer(service_request);
+    transport::ServiceRequestMessage{"ssh-userauth"}.encode(writer);
+    ASSERT_TRUE(server_auth.handle(service_request).ok());
+    const std::size_t nones = past ? limit : limit - 1;
+    for (std::size_t i = 0; i < nones; ++i) {
+      auto status = server_auth.handle(encode_request("none", {}));
+      ASSERT_TRUE(status.ok()) << "request " << i + 1 << ": " << status.error().message;
+    }
+    auto last = server_auth.handle(encode_request("password", password_data));
+    if (past) {
+      ASSERT_FALSE(last.ok());
+      EXPECT_EQ(last.error().reason, DisconnectReason::NoMoreAuthMethodsAvailable);
+      EXPECT_NE(last.error().message.find("too many authentication requests"), std::string::npos)
+          << last.error().message;
+      EXPECT_FALSE(server_auth.succeeded());
+    } else {
+      ASSERT_TRUE(last.ok()) << last.error().message;
+      EXPECT_TRUE(server_auth.succeeded());
+    }
+    EXPECT_EQ(server_auth.failed_attempts(), 0U);
+  }
+}
+
+// Our client sends at most limits::kMaxClientAuthRequests requests ("none"
+// first, then one per key) to a server that keeps refusing; the server here
+// allows far more failures than that so only the client's bound decides.
+TEST_F(ServerSessionTest, DefaultClientAuthRequestLimitAtAndPast) {
+  const std::size_t limit = limits::kMaxClientAuthRequests;
+  std::vector<keys::PrivateKey> wrong_keys;
+  for (std::size_t i = 0; i + 1 < limit - 1; ++i) wrong_keys.push_back(make_key());
+  const auto right = make_key();
+  for (const bool past : {false, true}) {
+    SCOPED_TRACE(past ? "one past the limit" : "at the limit");
+    // At the limit: "none", limit - 2 wrong keys, the right key last.
+    std::vector<keys::PrivateKey> keys = wrong_keys;
+    if (past) keys.push_back(make_key());
+    keys.push_back(right);
+    server_callbacks_ = ServerCallbacks{};
+    server_callbacks_.allowed_keys = {right.public_key()};
+    ServerSessionConfig server_config;
+    server_config.auth.max_attempts = 10 * limit;
+    make(client_with_keys(keys), server_config);
+    pump();
+    if (past) {
+      EXPECT_FALSE(client_->authenticated());
+      ASSERT_TRUE(client_->close_error());
+      EXPECT_NE(client_->close_error()->message.find("Permission denied"), std::string::npos)
+          << client_->close_error()->message;
+      EXPECT_EQ(server_callbacks_.key_checks, limit - 1);  // the right key was never sent
+    } else {
+      EXPECT_TRUE(client_->authenticated())
+          << (client_->close_error() ? client_->close_error()->message : "");
+      EXPECT_EQ(server_callbacks_.key_checks, limit - 1);
+    }
+  }
+}
+
+// Before authentication the server takes packets up to
+// limits::kMaxPreauthPacketLength: the largest aligned length within it
+// waits for its bytes, the next one is refused from its header alone.
+TEST_F(ServerSessionTest, DefaultPreauthPacketLimitAtAndPast) {
+  ASSERT_EQ(ServerSessionConfig{}.preauth_max_packet, limits::kMaxPreauthPacketLength);
+  // The length field does not count itself; plaintext packets align to 8.
+  const std::uint32_t largest = limits::kMaxPreauthPacketLength - 4;
+  for (const std::uint32_t length :
+       {largest, largest + 8, static_cast<std::uint32_t>(limits::kMaxPreauthPacketLength + 1)}) {
+    SCOPED_TRACE(length);
+    ServerSessionConfig server_config;
+    server_config.transport.host_keys = {testing_support::cached_host_key("ssh-ed25519")};
+    server_ = std::make_unique<ServerSession>(server_config, server_callbacks_, rng_);
+    server_->start(now_);
+    Bytes bytes;
+    const std::string version = "SSH-2.0-test\r\n";
+    bytes.insert(bytes.end(), version.begin(), version.end());
+    wire::Writer(bytes).u32(length);
+    auto space = server_->prepare_receive(bytes.size());
+    std::copy(bytes.begin(), bytes.end(), space.begin());
+    const Status status = server_->commit_received(bytes.size(), now_);
+    if (length == largest) {
+      EXPECT_TRUE(status.ok()) << status.error().message;
+      EXPECT_FALSE(server_->closed());
+    } else {
+      EXPECT_FALSE(status.ok());
+      ASSERT_TRUE(server_->close_error());
+      EXPECT_NE(server_->close_error()->message.find(
+                    "exceeds the limit of " + std::to_string(limits::kMaxPreauthPacketLength)),
+                std::string::npos)
+          << server_->close_error()->message;
+    }
+  }
+}
+
 }  // namespace

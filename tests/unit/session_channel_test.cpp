@@ -23,6 +23,7 @@
 #include "ssh/asio/server_context.hpp"
 #include "ssh/connection/connection.hpp"
 #include "ssh/connection/messages.hpp"
+#include "ssh/limits.hpp"
 
 #ifndef _WIN32
 #include <fcntl.h>
@@ -530,6 +531,30 @@ TEST_F(SessionChannelTest, EnvIsAllowListedAndNothingElseLeaksIn) {
        {"SESSION_TEST_AB", "EDITOR", "SESSION_TEST_PARENT_ONLY", "SSH_TTY", "TERM"}) {
     EXPECT_EQ(variables.count(absent), 0U) << absent;
   }
+}
+
+// A session takes limits::kMaxSessionEnvironment variables from the client
+// before its command; one more is refused, and the child gets exactly those.
+TEST_F(SessionChannelTest, DefaultEnvironmentLimitAtAndPast) {
+  policy_.accept_env = {"LIMIT_TEST_*"};
+  auto session = open_session();
+  auto env = [&](std::size_t index) {
+    return request(*session, [&](std::uint32_t id) {
+      return client_->send_env(id, "LIMIT_TEST_" + std::to_string(index), "v", true);
+    });
+  };
+  const std::size_t limit = limits::kMaxSessionEnvironment;
+  for (std::size_t i = 0; i < limit; ++i) ASSERT_TRUE(env(i)) << "variable " << i + 1;
+  EXPECT_FALSE(env(limit));
+  ASSERT_TRUE(exec(*session, "env"));
+  run_to_close(*session);
+  std::size_t passed_on = 0;
+  std::istringstream lines(session->out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("LIMIT_TEST_", 0) == 0) ++passed_on;
+  }
+  EXPECT_EQ(passed_on, limit);
+  EXPECT_EQ(session->out.find("LIMIT_TEST_" + std::to_string(limit) + "="), std::string::npos);
 }
 
 TEST_F(SessionChannelTest, PtyExecHasTerminalSizeAndTerm) {

@@ -447,6 +447,35 @@ TEST(SftpServerTest, DirectoriesListInBoundedBatches) {
   EXPECT_EQ(client.code_of(Opendir{client.id(), "/nope"}), StatusCode::NoSuchFile);
 }
 
+// One READDIR reply holds limits::kDefaultSftpReaddirBatch names: a
+// directory with exactly that many ("." and ".." count) lists in one reply,
+// one entry more takes a second.
+TEST(SftpServerTest, DefaultReaddirBatchLimitAtAndPast) {
+  const std::size_t limit = ssh::limits::kDefaultSftpReaddirBatch;
+  ASSERT_EQ(Client::default_options().readdir_batch, limit);
+  for (const std::size_t entries : {limit, limit + 1}) {
+    Client client;
+    client.fs.add_directory(in_root("/d"));
+    for (std::size_t i = 0; i + 2 < entries; ++i) {
+      client.fs.add_file(in_root("/d/f" + std::to_string(i)), "x");
+    }
+    Packet opened = client.call(Opendir{client.id(), "/d"});
+    ASSERT_TRUE(std::holds_alternative<Handle>(opened));
+    const std::string handle = std::get<Handle>(opened).handle;
+    Packet first = client.call(Readdir{client.id(), handle});
+    ASSERT_TRUE(std::holds_alternative<Name>(first));
+    EXPECT_EQ(std::get<Name>(first).names.size(), limit);
+    Packet second = client.call(Readdir{client.id(), handle});
+    if (entries == limit) {
+      ASSERT_TRUE(std::holds_alternative<Status>(second));
+      EXPECT_EQ(std::get<Status>(second).code, StatusCode::Eof);
+    } else {
+      ASSERT_TRUE(std::holds_alternative<Name>(second));
+      EXPECT_EQ(std::get<Name>(second).names.size(), 1u);
+    }
+  }
+}
+
 TEST(SftpServerTest, RemoveRenameAndPosixRename) {
   Client client;
   client.fs.add_file(in_root("/a"), "A");

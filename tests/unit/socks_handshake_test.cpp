@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "ssh/limits.hpp"
+
 namespace ssh::socks {
 namespace {
 
@@ -166,6 +168,36 @@ TEST(SocksHandshakeTest, HostileLengthsAreBounded) {
     ASSERT_EQ(handshake.feed(bytes({5, 1, 0, 5, 1, 0, 1, 1, 2, 3, 4, 0, 80})), State::Ready);
     EXPECT_EQ(handshake.feed(text("more")), State::Ready);
     EXPECT_TRUE(handshake.early_data().empty());
+  }
+}
+
+// A SOCKS4 user id and a SOCKS4a host name may take limits::kMaxSocksNulTerminated
+// bytes with their NUL; one byte more fails the request.
+TEST(SocksHandshakeTest, NulTerminatedFieldLimitAtAndPast) {
+  const std::size_t longest = limits::kMaxSocksNulTerminated - 1;  // without the NUL
+  {
+    Handshake handshake;
+    const Bytes request = bytes({4, 1, 0, 80, 192, 0, 2, 7}) + Bytes(longest, 'u') + bytes({0});
+    EXPECT_EQ(handshake.feed(request), State::Ready);
+    EXPECT_EQ(handshake.host(), "192.0.2.7");
+  }
+  {
+    Handshake handshake;
+    const Bytes request = bytes({4, 1, 0, 80, 192, 0, 2, 7}) + Bytes(longest + 1, 'u') + bytes({0});
+    EXPECT_EQ(handshake.feed(request), State::Failed);
+    EXPECT_EQ(handshake.take_output(), bytes({0, 0x5b, 0, 0, 0, 0, 0, 0}));
+  }
+  {
+    Handshake handshake;
+    const Bytes request = bytes({4, 1, 0, 80, 0, 0, 0, 1, 0}) + Bytes(longest, 'h') + bytes({0});
+    ASSERT_EQ(handshake.feed(request), State::Ready);
+    EXPECT_EQ(handshake.host(), std::string(longest, 'h'));
+  }
+  {
+    Handshake handshake;
+    const Bytes request =
+        bytes({4, 1, 0, 80, 0, 0, 0, 1, 0}) + Bytes(longest + 1, 'h') + bytes({0});
+    EXPECT_EQ(handshake.feed(request), State::Failed);
   }
 }
 

@@ -182,12 +182,15 @@ Status ClientAuth::handle(ByteView payload) {
       callbacks_.banner(banner->message);
       return {};
     }
-    case MessageNumber::UserauthSuccess:
+    case MessageNumber::UserauthSuccess: {
+      // A block of its own, as every other case: without it clang 14's ASan
+      // saw the logger temporary destroyed after its scope (fuzz_client_auth).
       if (payload.size() != 1) return protocol_error("malformed USERAUTH_SUCCESS");
       state_ = State::Done;
       method_used_ = current_method_;
       logger()->debug("authenticated as {} with {}", config_.user, method_used_);
       return {};
+    }
     case MessageNumber::UserauthFailure: {
       auto failure = UserauthFailure::decode(payload);
       if (!failure) return protocol_error("malformed USERAUTH_FAILURE");
