@@ -12,6 +12,7 @@
 
 #include "ssh/keys/key_files.hpp"
 #include "ssh/keys/keys.hpp"
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/ssh_client.hpp"

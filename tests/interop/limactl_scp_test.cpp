@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/sshd_fixture.hpp"

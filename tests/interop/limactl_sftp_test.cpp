@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/sshd_fixture.hpp"

@@ -4,8 +4,8 @@
 // byte on the wire comes from the real client. Checked: a 5 MiB random file
 // up and down (SHA-256), trees with -r, modes and times with -p, relative,
 // "~", quoted and wildcard paths, error messages and exit codes.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 
+#include "interop/scp_peer_path.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"

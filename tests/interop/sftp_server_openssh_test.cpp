@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/sshfs_mount.hpp"

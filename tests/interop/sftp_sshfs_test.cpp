@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/limactl_sshd_fixture.hpp"
 #include "support/process.hpp"

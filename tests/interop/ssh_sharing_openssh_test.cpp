@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/build_paths.hpp"
 #include "support/eventually.hpp"
 #include "support/files.hpp"
 #include "support/hashing_server.hpp"

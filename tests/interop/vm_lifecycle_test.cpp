@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"

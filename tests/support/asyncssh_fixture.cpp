@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 
 namespace testing_support {

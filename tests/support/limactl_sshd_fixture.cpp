@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/shell_startup.hpp"
 

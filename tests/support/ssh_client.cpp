@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "support/build_paths.hpp"
+
 namespace testing_support {
 
 bool client_is_openssh() {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/build_paths.hpp"
 #include "support/process.hpp"
 #include "support/ssh_server.hpp"
 

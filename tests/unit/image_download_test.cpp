@@ -17,6 +17,7 @@
 #include <variant>
 
 #include "platform/instance_lock.hpp"
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/http_test_server.hpp"
 #include "support/process.hpp"

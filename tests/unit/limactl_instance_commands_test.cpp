@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/http_test_server.hpp"
 #include "support/process.hpp"

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "support/build_paths.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
