@@ -1,5 +1,7 @@
 #include "sftp/local_file_system.hpp"
 
+#include "sftp/write_behind.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -94,6 +96,8 @@ class PosixFile : public File {
     }
   }
   FsStatus write(std::uint64_t offset, ByteView data) override {
+    [[maybe_unused]] const std::uint64_t start = offset;
+    [[maybe_unused]] const std::uint64_t size = data.size();
     while (!data.empty()) {
       const ssize_t count = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
       if (count < 0) {
@@ -104,6 +108,13 @@ class PosixFile : public File {
       data = data.subspan(static_cast<std::size_t>(count));
       offset += static_cast<std::uint64_t>(count);
     }
+#ifdef __linux__
+    if (const auto stretch = write_behind_.wrote(start, size)) {
+      // Only a hint: a failure here shows up at fsync or close, as it would anyway.
+      ::sync_file_range(fd_, static_cast<off64_t>(stretch->offset),
+                        static_cast<off64_t>(stretch->length), SYNC_FILE_RANGE_WRITE);
+    }
+#endif
     return FsOk{};
   }
   FsResult<FileInfo> stat() override {
@@ -131,6 +142,7 @@ class PosixFile : public File {
 
  private:
   int fd_;
+  WriteBehind write_behind_;
 };
 
 class PosixDirectory : public Directory {
