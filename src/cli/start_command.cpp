@@ -1,9 +1,9 @@
 #include "cli/start_command.hpp"
 
-#include <algorithm>
 #include <exception>
 #include <iostream>
 
+#include "cli/instance_command.hpp"
 #include "cli/instance_reporter.hpp"
 #include "cli/logging.hpp"
 #include "platform/instance_lock.hpp"
@@ -47,11 +47,7 @@ void setup_start_command(CLI::App& app, StartCommandOptions& options) {
       "follows the boot on the serial console until the guest's boot script is done. Writes "
       "$LIMA_HOME/NAME/ssh.config for `ssh -F` with the guest's host key pinned.");
   command->add_option("NAME", options.name, "The instance")->required();
-  command->add_flag("-v,--verbose", options.verbosity,
-                    "Log the details (paths, QEMU's command line); twice for more");
-  command->add_flag(
-      "--debug", [&options](std::int64_t) { options.verbosity = std::max(options.verbosity, 1); },
-      "Same as -v");
+  add_verbosity_flags(*command, options.verbosity);
   command
       ->add_option("--timeout", options.timeout_seconds,
                    "Seconds the boot may take before start gives up (the VM keeps running)")
@@ -61,17 +57,8 @@ void setup_start_command(CLI::App& app, StartCommandOptions& options) {
 int run_start_command(const StartCommandOptions& options) {
   configure_logging_verbosity(options.verbosity, false);
   try {
-    if (auto problem = vm::instance_name_problem(options.name)) {
-      throw std::runtime_error(*problem);
-    }
     const vm::LimaHome home(vm::lima_home_directory());
-    const vm::InstancePaths paths(home.instance_directory(options.name));
-    std::error_code error;
-    if (!std::filesystem::exists(paths.lima_yaml(), error)) {
-      throw std::runtime_error("no instance \"" + options.name + "\" in " + home.root().string() +
-                               ": create it with `limactl create --name " + options.name +
-                               " TEMPLATE`");
-    }
+    const vm::InstancePaths paths = existing_instance(home, options.name);
     const vm::InstanceLock lock = vm::InstanceLock::acquire(paths);
     const vm::InstanceState state = vm::inspect_instance(paths, platform::process_is_running);
     if (state.status == vm::InstanceStatus::Running) {
@@ -82,6 +69,7 @@ int run_start_command(const StartCommandOptions& options) {
     }
     if (state.status == vm::InstanceStatus::Broken) {
       ssh::log::get("vm")->info("starting over a broken instance: {}", state.problem);
+      std::error_code error;
       std::filesystem::remove(paths.qemu_pid(), error);
     }
     const vm::LimaConfig config = load_checked_config(home, paths);

@@ -1,9 +1,9 @@
 #include "cli/stop_command.hpp"
 
-#include <algorithm>
 #include <exception>
 #include <iostream>
 
+#include "cli/instance_command.hpp"
 #include "cli/instance_reporter.hpp"
 #include "cli/logging.hpp"
 #include "vm/instance_start.hpp"
@@ -18,11 +18,7 @@ void setup_stop_command(CLI::App& app, StopCommandOptions& options) {
       "Stop a running instance: asks the guest to power off (ACPI, through QEMU's QMP socket) "
       "and waits for it; kills QEMU if it has not gone by --timeout.");
   command->add_option("NAME", options.name, "The instance")->required();
-  command->add_flag("-v,--verbose", options.verbosity,
-                    "Log the details (paths, QEMU's command line); twice for more");
-  command->add_flag(
-      "--debug", [&options](std::int64_t) { options.verbosity = std::max(options.verbosity, 1); },
-      "Same as -v");
+  add_verbosity_flags(*command, options.verbosity);
   command->add_flag("-f,--force", options.force, "Kill QEMU at once, without a clean power-off");
   command
       ->add_option("--timeout", options.timeout_seconds,
@@ -33,15 +29,8 @@ void setup_stop_command(CLI::App& app, StopCommandOptions& options) {
 int run_stop_command(const StopCommandOptions& options) {
   configure_logging_verbosity(options.verbosity, false);
   try {
-    if (auto problem = vm::instance_name_problem(options.name)) {
-      throw std::runtime_error(*problem);
-    }
     const vm::LimaHome home(vm::lima_home_directory());
-    const vm::InstancePaths paths(home.instance_directory(options.name));
-    std::error_code error;
-    if (!std::filesystem::exists(paths.lima_yaml(), error)) {
-      throw std::runtime_error("no instance \"" + options.name + "\" in " + home.root().string());
-    }
+    const vm::InstancePaths paths = existing_instance(home, options.name);
     const vm::InstanceLock lock = vm::InstanceLock::acquire(paths);
     TerminalInstanceReporter reporter("limactl stop");
     vm::StopOptions stop_options;
