@@ -70,12 +70,25 @@ TEST(DiskImage, TheOverlayIsNeverSmallerThanItsBase) {
 
 TEST(DiskImage, OverlayArgumentsNameTheBaseByItsFormatAndAbsolutePath) {
   const vm::DiskImageInfo base{vm::DiskFormat::Raw, 1ULL << 30};
-  const auto argv = vm::qemu_img_overlay_arguments("/usr/bin/qemu-img", "/lima/vm/basedisk", base,
-                                                   "/lima/vm/diffdisk", 4ULL << 30);
-  const std::vector<std::string> expected{
-      "/usr/bin/qemu-img", "create",    "-q", "-f", "qcow2", "-F", "raw", "-b", "/lima/vm/basedisk",
-      "/lima/vm/diffdisk", "4294967296"};
+  // A relative base is named absolutely (QEMU resolves a backing file
+  // against the overlay's directory, not the working one).
+  const std::filesystem::path relative_base = std::filesystem::path("vm") / "basedisk";
+  const std::filesystem::path overlay = std::filesystem::path("vm") / "diffdisk";
+  const auto argv =
+      vm::qemu_img_overlay_arguments("qemu-img", relative_base, base, overlay, 4ULL << 30);
+  const std::vector<std::string> expected{"qemu-img",
+                                          "create",
+                                          "-q",
+                                          "-f",
+                                          "qcow2",
+                                          "-F",
+                                          "raw",
+                                          "-b",
+                                          std::filesystem::absolute(relative_base).string(),
+                                          overlay.string(),
+                                          "4294967296"};
   EXPECT_EQ(argv, expected);
+  EXPECT_TRUE(std::filesystem::path(argv[8]).is_absolute());
 }
 
 std::vector<vm::BootEvent> feed_all(vm::BootProgress& progress, const std::string& log) {
