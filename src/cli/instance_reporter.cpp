@@ -13,19 +13,21 @@ TerminalInstanceReporter::TerminalInstanceReporter(std::string_view command)
     std::cerr << command_ << ": " << line << "\n";
   };
   reporter_.copy_progress = [this](std::string_view label, const vm::InstallProgress& progress) {
-    // A new file, or a download that started over, gets a fresh line.
-    if (meter_label_ != label || progress.source_bytes_done < meter_done_) {
+    if (meter_label_ != label) {
       meter_label_ = std::string(label);
       meter_->start_file(label, progress.source_bytes_total);
     }
-    meter_done_ = progress.source_bytes_done;
     meter_->update(progress.source_bytes_done);
-    if (progress.source_bytes_total > 0 &&
-        progress.source_bytes_done == progress.source_bytes_total) {
+    if (progress.source_bytes_done == progress.source_bytes_total) {
       meter_->finish_file(true);
       meter_label_.clear();
-      meter_done_ = 0;
     }
+  };
+  // The download meter (restarts, unknown sizes) is DownloadProgressDisplay's.
+  reporter_.begin_download = [this](std::string_view label) -> vm::DownloadProgressCallback {
+    meter_->break_line();
+    download_ = std::make_unique<DownloadProgressDisplay>("download " + std::string(label));
+    return download_->callback();
   };
 }
 

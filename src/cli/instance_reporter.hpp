@@ -2,10 +2,10 @@
 // stderr, and a progress meter while an image is copied (on a terminal).
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string_view>
 
+#include "cli/download_progress.hpp"
 #include "cli/progress_meter.hpp"
 #include "vm/instance_start.hpp"
 
@@ -20,7 +20,7 @@ class TerminalInstanceReporter {
   std::string command_;
   std::unique_ptr<ProgressMeter> meter_;
   std::string meter_label_;
-  std::uint64_t meter_done_ = 0;
+  std::unique_ptr<DownloadProgressDisplay> download_;
   vm::InstanceReporter reporter_;
 };
 

@@ -162,15 +162,9 @@ void install_if_missing(const ImageFile& file, const fs::path& destination, std:
     // Into the cache first (resumable, digest checked), then copied like a
     // local file: the instance keeps its own copy, as in Lima.
     report(reporter, "downloading the " + std::string(label) + " " + location.url);
-    const std::string download_label = "download " + std::string(label);
     location.local_path = fetch_to_cache(
         location.url, limactl_cache_directory(), file.digest,
-        [&](const DownloadProgress& progress) {
-          if (reporter.copy_progress) {
-            reporter.copy_progress(download_label,
-                                   InstallProgress{progress.bytes_done, progress.bytes_total});
-          }
-        });
+        reporter.begin_download ? reporter.begin_download(label) : DownloadProgressCallback{});
     logger()->debug("{} cached as {}", location.url, location.local_path.string());
   }
   if (!fs::exists(location.local_path, error)) {
@@ -326,10 +320,14 @@ void wait_for_pid_file(const InstancePaths& paths, int pid) {
 // Reads what serial.log gained since `offset`, at most kMaxSerialRead at a
 // time: the guest writes that file as fast as it likes.
 std::string read_new_bytes(const fs::path& file, std::uint64_t& offset) {
+  std::error_code error;
+  const std::uint64_t size = fs::file_size(file, error);
+  if (error || size <= offset) return {};  // nothing new: no open, no buffer
   std::ifstream in(file, std::ios::binary);
   if (!in) return {};
   in.seekg(static_cast<std::streamoff>(offset));
-  std::string bytes(kMaxSerialRead, '\0');
+  std::string bytes(
+      static_cast<std::size_t>(std::min<std::uint64_t>(size - offset, kMaxSerialRead)), '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   bytes.resize(static_cast<std::size_t>(in.gcount()));
   offset += bytes.size();

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "vm/image_download.hpp"
 #include "vm/image_files.hpp"
 #include "vm/instance_store.hpp"
 #include "vm/lima_config.hpp"
@@ -33,6 +34,9 @@ class InstanceStartError : public std::runtime_error {
 struct InstanceReporter {
   std::function<void(std::string_view)> step;  // one line of progress
   std::function<void(std::string_view label, const InstallProgress&)> copy_progress;
+  // A download of `label` begins; what it returns is told the download's
+  // progress (and is dropped when the download ends).
+  std::function<DownloadProgressCallback(std::string_view label)> begin_download;
 };
 
 struct StartOptions {
