@@ -473,12 +473,6 @@ void pke_decrypt(ByteView decryption_key, ByteView ciphertext, Seed& message) {
     message[i / 8] |= static_cast<std::uint8_t>(compress(w.value[i], 1) << (i % 8));
 }
 
-Seed to_seed(ByteView bytes) {
-  Seed seed;
-  std::copy_n(bytes.begin(), seed.size(), seed.begin());
-  return seed;
-}
-
 }  // namespace
 
 KeyPair generate_key_pair(ByteView d, ByteView z) {
@@ -515,7 +509,7 @@ Result<Encapsulation> encapsulate(ByteView public_key, ByteView m) {
   // (K, r) = G(m || H(ek)) (algorithm 17).
   const Seed ek_hash = hash_h(public_key);
   Wiped<Seed> message, randomness;
-  message.value = to_seed(m);
+  std::copy_n(m.begin(), kSeedSize, message.value.begin());
   Encapsulation result;
   result.shared_secret.resize(kSharedSecretSize);
   Wiped<Seed> key;
