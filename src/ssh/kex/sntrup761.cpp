@@ -266,22 +266,29 @@ void force_weight(Small& r) {
   for (int i = kW; i < kP; ++i) r[i] = static_cast<std::int8_t>(r[i] & keep);
 }
 
-// ----- randomness, in the reference implementation's order and amounts
+// ----- randomness, in the reference implementation's order and amounts:
+// Small_random and Short_random each make one request of 4p bytes, and key
+// generation then draws rho (Small_bytes) in one more.
 
-// One 4-byte request per value, little-endian, as the reference's urandom32.
-std::uint32_t random_uint32(Botan::RandomNumberGenerator& rng) {
-  std::array<std::uint8_t, 4> bytes{};
+// p random 32-bit values, drawn as one request of 4p bytes (little-endian
+// words), as the reference implementation whose KAT is published does.
+Botan::secure_vector<std::uint32_t> random_words(Botan::RandomNumberGenerator& rng) {
+  SecureBytes bytes(4 * kP);
   rng.randomize(bytes.data(), bytes.size());
-  const std::uint32_t value = std::uint32_t{bytes[0]} | (std::uint32_t{bytes[1]} << 8) |
-                              (std::uint32_t{bytes[2]} << 16) | (std::uint32_t{bytes[3]} << 24);
-  Botan::secure_scrub_memory(bytes.data(), bytes.size());
-  return value;
+  Botan::secure_vector<std::uint32_t> words(kP);
+  for (int i = 0; i < kP; ++i) {
+    const std::uint8_t* word = bytes.data() + 4 * i;
+    words[i] = std::uint32_t{word[0]} | (std::uint32_t{word[1]} << 8) |
+               (std::uint32_t{word[2]} << 16) | (std::uint32_t{word[3]} << 24);
+  }
+  return words;
 }
 
 // Small_random: each coefficient from 30 random bits, (bits * 3) >> 30 - 1.
 void small_random(Small& out, Botan::RandomNumberGenerator& rng) {
+  const auto words = random_words(rng);
   for (int i = 0; i < kP; ++i) {
-    const std::uint32_t bits = random_uint32(rng) & 0x3fffffffu;
+    const std::uint32_t bits = words[i] & 0x3fffffffu;
     out[i] = static_cast<std::int8_t>(static_cast<std::int32_t>((bits * 3) >> 30) - 1);
   }
 }
@@ -322,8 +329,9 @@ void short_random(Small& out, Botan::RandomNumberGenerator& rng) {
   constexpr std::size_t kSortSize = 1024;
   static_assert(kSortSize >= kP);
   std::array<std::uint32_t, kSortSize> keys{};
+  const auto words = random_words(rng);
   for (int i = 0; i < kP; ++i) {
-    const std::uint32_t bits = random_uint32(rng);
+    const std::uint32_t bits = words[i];
     keys[i] = i < kW ? (bits & ~1u) : ((bits & ~3u) | 1u);
   }
   for (std::size_t i = kP; i < kSortSize; ++i) keys[i] = 0xffffffffu;

@@ -27,8 +27,8 @@ struct Encapsulation {
 };
 
 // Randomness is drawn from rng in the reference implementation's order and
-// amounts (one 4-byte request per random coefficient, then rho), so the NIST
-// KAT DRBG reproduces the published KAT.
+// amounts (one 4p-byte request per Small_random / Short_random, then rho), so
+// the NIST KAT DRBG reproduces the published KAT.
 KeyPair generate_key_pair(Botan::RandomNumberGenerator& rng);
 
 // Wrong length -> error value (DisconnectReason::KeyExchangeFailed), never an
