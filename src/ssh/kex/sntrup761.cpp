@@ -35,6 +35,12 @@ constexpr int kQHalf = (kQ - 1) / 2;
 // Rounded coefficients are the multiples of 3 in [-kQHalf, kQHalf]: this many.
 constexpr std::uint64_t kRoundedModulus = (kQ + 2) / 3;
 
+// Working arrays are padded with zeros to this length (a multiple of 16, at
+// least p + 1) so the element-wise loops have trip counts that compilers
+// vectorize at -O2.
+constexpr int kPadded = 768;
+static_assert(kPadded >= kP + 1 && kPadded % 16 == 0);
+
 constexpr std::size_t kSmallBytes = (kP + 3) / 4;
 constexpr std::size_t kRqBytes = 1158;
 constexpr std::size_t kRoundedBytes = 1007;
@@ -124,38 +130,49 @@ std::int16_t fq_reciprocal(std::int16_t a) {
 
 // ----- ring arithmetic in Z[x]/(x^p - x - 1)
 
+using Product = WipedArray<std::int32_t, 2 * kPadded>;
+
 // Folds a product of degree <= 2p-2 back into degree < p with x^p = x + 1.
 // The top coefficient lands at most in position p-1, so one pass suffices.
-void fold_product(std::array<std::int32_t, 2 * kP - 1>& product) {
+void fold_product(Product& product) {
   for (int i = 2 * kP - 2; i >= kP; --i) {
     product[i - kP] += product[i];
     product[i - kP + 1] += product[i];
   }
 }
 
-// out = a * b in Rq, b small. out may be a.
-void rq_multiply_small(ModQ& out, const ModQ& a, const Small& b) {
-  std::array<std::int32_t, 2 * kP - 1> product{};
+// product = a * b as plain polynomials; a and b are zero beyond p.
+void multiply_padded(Product& product, const WipedArray<std::int32_t, kPadded>& a,
+                     const WipedArray<std::int32_t, kPadded>& b) {
   for (int i = 0; i < kP; ++i) {
     const std::int32_t bi = b[i];
-    for (int j = 0; j < kP; ++j) product[i + j] += bi * a[j];
+    for (int j = 0; j < kPadded; ++j) product[i + j] += bi * a[j];
   }
+}
+
+// out = a * b in Rq, b small. out may be a.
+void rq_multiply_small(ModQ& out, const ModQ& a, const Small& b) {
+  WipedArray<std::int32_t, kPadded> a_wide;
+  WipedArray<std::int32_t, kPadded> b_wide;
+  for (int i = 0; i < kP; ++i) a_wide[i] = a[i];
+  for (int i = 0; i < kP; ++i) b_wide[i] = b[i];
+  Product product;
+  multiply_padded(product, a_wide, b_wide);
   // |coefficient| <= 3 * p * kQHalf < 2^23 after folding: within freeze_q.
   fold_product(product);
   for (int i = 0; i < kP; ++i) out[i] = freeze_q(product[i]);
-  Botan::secure_scrub_memory(product.data(), sizeof(product));
 }
 
 // out = a * b in R3. out may be a or b.
 void r3_multiply(Small& out, const Small& a, const Small& b) {
-  std::array<std::int32_t, 2 * kP - 1> product{};
-  for (int i = 0; i < kP; ++i) {
-    const std::int32_t ai = a[i];
-    for (int j = 0; j < kP; ++j) product[i + j] += ai * b[j];
-  }
+  WipedArray<std::int32_t, kPadded> a_wide;
+  WipedArray<std::int32_t, kPadded> b_wide;
+  for (int i = 0; i < kP; ++i) a_wide[i] = a[i];
+  for (int i = 0; i < kP; ++i) b_wide[i] = b[i];
+  Product product;
+  multiply_padded(product, a_wide, b_wide);
   fold_product(product);  // |coefficient| <= 3p: within freeze3
   for (int i = 0; i < kP; ++i) out[i] = freeze3(product[i]);
-  Botan::secure_scrub_memory(product.data(), sizeof(product));
 }
 
 // The reciprocals run the constant-time extended-gcd iteration of the NTRU
@@ -168,7 +185,7 @@ void r3_multiply(Small& out, const Small& a, const Small& b) {
 
 // out = 1/in in R3. Returns 0 on success, -1 when in is not invertible.
 std::int32_t r3_reciprocal(Small& out, const Small& in) {
-  WipedArray<std::int8_t, kP + 1> f, g, v, r;
+  WipedArray<std::int8_t, kPadded> f, g, v, r;
   r[0] = 1;
   f[0] = 1;
   f[kP - 1] = -1;
@@ -177,7 +194,8 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
   std::int32_t delta = 1;
 
   for (int step = 0; step < 2 * kP - 1; ++step) {
-    for (int i = kP; i > 0; --i) v[i] = v[i - 1];
+    // v *= x (within the p + 1 positions the iteration uses)
+    std::copy_backward(v.c.begin(), v.c.begin() + kP, v.c.begin() + kP + 1);
     v[0] = 0;
 
     const std::int32_t sign = -g[0] * f[0];
@@ -186,7 +204,7 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
     delta += 1;
 
     const auto swap8 = static_cast<std::int8_t>(swap);
-    for (int i = 0; i <= kP; ++i) {
+    for (int i = 0; i < kPadded; ++i) {
       const std::int8_t fg = static_cast<std::int8_t>(swap8 & (f[i] ^ g[i]));
       f[i] ^= fg;
       g[i] ^= fg;
@@ -195,10 +213,11 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
       r[i] ^= vr;
     }
 
-    for (int i = 0; i <= kP; ++i) g[i] = freeze3(g[i] + sign * f[i]);
-    for (int i = 0; i <= kP; ++i) r[i] = freeze3(r[i] + sign * v[i]);
+    for (int i = 0; i < kPadded; ++i) g[i] = freeze3(g[i] + sign * f[i]);
+    for (int i = 0; i < kPadded; ++i) r[i] = freeze3(r[i] + sign * v[i]);
 
-    for (int i = 0; i < kP; ++i) g[i] = g[i + 1];
+    // g /= x: its constant coefficient is now zero
+    std::copy(g.c.begin() + 1, g.c.begin() + kP + 1, g.c.begin());
     g[kP] = 0;
   }
 
@@ -211,7 +230,7 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
 // out = 1/(3 in) in Rq. Always succeeds for the short f of key generation
 // (x^p - x - 1 is irreducible mod q), so the success mask is not returned.
 void rq_reciprocal_of_3x(ModQ& out, const Small& in) {
-  WipedArray<std::int16_t, kP + 1> f, g, v, r;
+  WipedArray<std::int16_t, kPadded> f, g, v, r;
   r[0] = fq_reciprocal(3);
   f[0] = 1;
   f[kP - 1] = -1;
@@ -220,7 +239,8 @@ void rq_reciprocal_of_3x(ModQ& out, const Small& in) {
   std::int32_t delta = 1;
 
   for (int step = 0; step < 2 * kP - 1; ++step) {
-    for (int i = kP; i > 0; --i) v[i] = v[i - 1];
+    // v *= x (within the p + 1 positions the iteration uses)
+    std::copy_backward(v.c.begin(), v.c.begin() + kP, v.c.begin() + kP + 1);
     v[0] = 0;
 
     const std::int32_t swap = negative_mask(-delta) & nonzero_mask(g[0]);
@@ -228,7 +248,7 @@ void rq_reciprocal_of_3x(ModQ& out, const Small& in) {
     delta += 1;
 
     const auto swap16 = static_cast<std::int16_t>(swap);
-    for (int i = 0; i <= kP; ++i) {
+    for (int i = 0; i < kPadded; ++i) {
       const std::int16_t fg = static_cast<std::int16_t>(swap16 & (f[i] ^ g[i]));
       f[i] ^= fg;
       g[i] ^= fg;
@@ -240,10 +260,11 @@ void rq_reciprocal_of_3x(ModQ& out, const Small& in) {
     // |f0 * x - g0 * y| <= 2 kQHalf^2 < 2^24: within freeze_q.
     const std::int32_t f0 = f[0];
     const std::int32_t g0 = g[0];
-    for (int i = 0; i <= kP; ++i) g[i] = freeze_q(f0 * g[i] - g0 * f[i]);
-    for (int i = 0; i <= kP; ++i) r[i] = freeze_q(f0 * r[i] - g0 * v[i]);
+    for (int i = 0; i < kPadded; ++i) g[i] = freeze_q(f0 * g[i] - g0 * f[i]);
+    for (int i = 0; i < kPadded; ++i) r[i] = freeze_q(f0 * r[i] - g0 * v[i]);
 
-    for (int i = 0; i < kP; ++i) g[i] = g[i + 1];
+    // g /= x: its constant coefficient is now zero
+    std::copy(g.c.begin() + 1, g.c.begin() + kP + 1, g.c.begin());
     g[kP] = 0;
   }
 
