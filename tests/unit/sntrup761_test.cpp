@@ -168,6 +168,21 @@ TEST(Sntrup761, ModifiedCiphertextGivesTheRhoBasedKey) {
             rejection_key(pair.secret_key, encapsulation->ciphertext));
 }
 
+// Bytes that are no encoding of a rounded polynomial still decode (every
+// value is reduced mod its range), and take the rejection path.
+TEST(Sntrup761, ArbitraryCiphertextBytesGiveTheRhoBasedKey) {
+  Botan::AutoSeeded_RNG rng;
+  const KeyPair pair = generate_key_pair(rng);
+  Bytes random_bytes(kCiphertextSize);
+  rng.randomize(random_bytes.data(), random_bytes.size());
+  for (const Bytes& ciphertext :
+       {Bytes(kCiphertextSize, 0x00), Bytes(kCiphertextSize, 0xff), random_bytes}) {
+    auto decapsulated = decapsulate(pair.secret_key, ciphertext);
+    ASSERT_TRUE(decapsulated.ok());
+    EXPECT_EQ(*decapsulated, rejection_key(pair.secret_key, ciphertext));
+  }
+}
+
 TEST(Sntrup761, WrongLengthsAreRefused) {
   Botan::AutoSeeded_RNG rng;
   const KeyPair pair = generate_key_pair(rng);
