@@ -28,11 +28,13 @@ struct Encapsulation {
 
 // Randomness is drawn from rng in the reference implementation's order and
 // amounts (one 4p-byte request per Small_random / Short_random, then rho), so
-// the NIST KAT DRBG reproduces the published KAT.
+// the NIST KAT DRBG reproduces the published KAT. There is no error channel:
+// it throws only what rng or Botan's SHA-512 lookup throws.
 KeyPair generate_key_pair(Botan::RandomNumberGenerator& rng);
 
 // Wrong length -> error value (DisconnectReason::KeyExchangeFailed), never an
-// exception.
+// exception (a failing rng is reported the same way). Any 1158 bytes are a
+// usable public key: the encoding reduces every value into range.
 Result<Encapsulation> encapsulate(ByteView public_key, Botan::RandomNumberGenerator& rng);
 
 // Implicit rejection as the spec: a bad ciphertext yields the rho-based key,
