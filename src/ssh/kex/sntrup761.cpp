@@ -108,6 +108,12 @@ std::int8_t freeze3(std::int32_t x) {
   return static_cast<std::int8_t>(x - 3 * quotient);
 }
 
+// x mod 3 as -1, 0 or 1, for |x| <= 2 (the reciprocal's inner loop): only
+// 16-bit products, which vectorize better.
+std::int16_t freeze3_small(std::int16_t x) {
+  return static_cast<std::int16_t>(x - 3 * ((x * 11 + 16) >> 5));
+}
+
 // x mod q in [-kQHalf, kQHalf], for |x| < 2^24: a truncating Barrett step
 // (57 ~ 2^18/q) brings x within about 8q of zero, a rounding one
 // (29235 ~ 2^27/q) then gives round(x/q) exactly.
@@ -115,6 +121,29 @@ std::int16_t freeze_q(std::int32_t x) {
   x -= kQ * ((x * 57) >> 18);
   x -= kQ * ((x * 29235 + (1 << 26)) >> 27);
   return static_cast<std::int16_t>(x);
+}
+
+// Montgomery multiplication in 16-bit lanes for the Rq reciprocal's inner
+// loop: a * b_montgomery / 2^16 mod q, in (-q, q) when
+// |a * b_montgomery| < q 2^15. Only 16x16-bit products (low and high
+// halves), which vectorize well, unlike the 32-bit ones of freeze_q.
+constexpr std::int32_t kMontgomeryR = (1 << 16) % kQ;  // 2^16 mod q
+constexpr std::int16_t kQInverse = 15631;              // q^-1 mod 2^16
+static_assert((kQ * kQInverse) % (1 << 16) == 1);
+
+std::int16_t montgomery_multiply(std::int16_t a, std::int16_t b_montgomery) {
+  const std::int32_t product = std::int32_t{a} * b_montgomery;
+  const auto reducer = static_cast<std::int16_t>(static_cast<std::int16_t>(product) * kQInverse);
+  // product - reducer q is divisible by 2^16: the difference of the high halves.
+  return static_cast<std::int16_t>((product >> 16) - ((std::int32_t{reducer} * kQ) >> 16));
+}
+
+// x mod q in [-kQHalf, kQHalf] for |x| < q + kQHalf, by masked subtraction.
+std::int16_t freeze_q_near(std::int16_t x) {
+  const std::int16_t above = static_cast<std::int16_t>((kQHalf - x) >> 15);  // x > kQHalf
+  x = static_cast<std::int16_t>(x - (above & kQ));
+  const std::int16_t below = static_cast<std::int16_t>((x + kQHalf) >> 15);  // x < -kQHalf
+  return static_cast<std::int16_t>(x + (below & kQ));
 }
 
 // 1/a in Z/q as a^(q-2); the exponent is public, a is not branched on.
@@ -185,7 +214,7 @@ void r3_multiply(Small& out, const Small& a, const Small& b) {
 
 // out = 1/in in R3. Returns 0 on success, -1 when in is not invertible.
 std::int32_t r3_reciprocal(Small& out, const Small& in) {
-  WipedArray<std::int8_t, kPadded> f, g, v, r;
+  WipedArray<std::int16_t, kPadded> f, g, v, r;
   r[0] = 1;
   f[0] = 1;
   f[kP - 1] = -1;
@@ -203,18 +232,23 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
     delta ^= swap & (delta ^ -delta);
     delta += 1;
 
-    const auto swap8 = static_cast<std::int8_t>(swap);
+    const auto swap16 = static_cast<std::int16_t>(swap);
     for (int i = 0; i < kPadded; ++i) {
-      const std::int8_t fg = static_cast<std::int8_t>(swap8 & (f[i] ^ g[i]));
+      const std::int16_t fg = static_cast<std::int16_t>(swap16 & (f[i] ^ g[i]));
       f[i] ^= fg;
       g[i] ^= fg;
-      const std::int8_t vr = static_cast<std::int8_t>(swap8 & (v[i] ^ r[i]));
+      const std::int16_t vr = static_cast<std::int16_t>(swap16 & (v[i] ^ r[i]));
       v[i] ^= vr;
       r[i] ^= vr;
     }
 
-    for (int i = 0; i < kPadded; ++i) g[i] = freeze3(g[i] + sign * f[i]);
-    for (int i = 0; i < kPadded; ++i) r[i] = freeze3(r[i] + sign * v[i]);
+    const auto sign16 = static_cast<std::int16_t>(sign);
+    for (int i = 0; i < kPadded; ++i) {
+      g[i] = freeze3_small(static_cast<std::int16_t>(g[i] + sign16 * f[i]));
+    }
+    for (int i = 0; i < kPadded; ++i) {
+      r[i] = freeze3_small(static_cast<std::int16_t>(r[i] + sign16 * v[i]));
+    }
 
     // g /= x: its constant coefficient is now zero
     std::copy(g.c.begin() + 1, g.c.begin() + kP + 1, g.c.begin());
@@ -222,7 +256,7 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
   }
 
   // f[0] is +-1, its own reciprocal.
-  const std::int8_t scale = f[0];
+  const std::int16_t scale = f[0];
   for (int i = 0; i < kP; ++i) out[i] = static_cast<std::int8_t>(scale * v[kP - 1 - i]);
   return nonzero_mask(delta);
 }
@@ -257,11 +291,19 @@ void rq_reciprocal_of_3x(ModQ& out, const Small& in) {
       r[i] ^= vr;
     }
 
-    // |f0 * x - g0 * y| <= 2 kQHalf^2 < 2^24: within freeze_q.
-    const std::int32_t f0 = f[0];
-    const std::int32_t g0 = g[0];
-    for (int i = 0; i < kPadded; ++i) g[i] = freeze_q(f0 * g[i] - g0 * f[i]);
-    for (int i = 0; i < kPadded; ++i) r[i] = freeze_q(f0 * r[i] - g0 * v[i]);
+    // g = f0 g - g0 f and r = f0 r - g0 v. Each Montgomery product is in
+    // (-kQHalf - 81, kQHalf + 81) (|product| <= kQHalf^2), so their
+    // difference is within one q of the centered range.
+    const auto f0 = static_cast<std::int16_t>(freeze_q(f[0] * kMontgomeryR));
+    const auto g0 = static_cast<std::int16_t>(freeze_q(g[0] * kMontgomeryR));
+    for (int i = 0; i < kPadded; ++i) {
+      g[i] = freeze_q_near(
+          static_cast<std::int16_t>(montgomery_multiply(g[i], f0) - montgomery_multiply(f[i], g0)));
+    }
+    for (int i = 0; i < kPadded; ++i) {
+      r[i] = freeze_q_near(
+          static_cast<std::int16_t>(montgomery_multiply(r[i], f0) - montgomery_multiply(v[i], g0)));
+    }
 
     // g /= x: its constant coefficient is now zero
     std::copy(g.c.begin() + 1, g.c.begin() + kP + 1, g.c.begin());
