@@ -170,23 +170,25 @@ void fold_product(Product& product) {
   }
 }
 
-// product = a * b as plain polynomials; a and b are zero beyond p.
-void multiply_padded(Product& product, const WipedArray<std::int32_t, kPadded>& a,
-                     const WipedArray<std::int32_t, kPadded>& b) {
+// product = a * b as plain polynomials, b small; a and b are zero beyond p.
+// Each term fits 16 bits (|a_j| <= kQHalf, |b_i| <= 1), so the products are
+// 16-bit ones, accumulated in 32 bits.
+void multiply_padded(Product& product, const WipedArray<std::int16_t, kPadded>& a,
+                     const WipedArray<std::int16_t, kPadded>& b) {
   for (int i = 0; i < kP; ++i) {
-    const std::int32_t bi = b[i];
-    for (int j = 0; j < kPadded; ++j) product[i + j] += bi * a[j];
+    const std::int16_t bi = b[i];
+    for (int j = 0; j < kPadded; ++j) product[i + j] += static_cast<std::int16_t>(bi * a[j]);
   }
 }
 
 // out = a * b in Rq, b small. out may be a.
 void rq_multiply_small(ModQ& out, const ModQ& a, const Small& b) {
-  WipedArray<std::int32_t, kPadded> a_wide;
-  WipedArray<std::int32_t, kPadded> b_wide;
-  for (int i = 0; i < kP; ++i) a_wide[i] = a[i];
-  for (int i = 0; i < kP; ++i) b_wide[i] = b[i];
+  WipedArray<std::int16_t, kPadded> a_padded;
+  WipedArray<std::int16_t, kPadded> b_padded;
+  for (int i = 0; i < kP; ++i) a_padded[i] = a[i];
+  for (int i = 0; i < kP; ++i) b_padded[i] = b[i];
   Product product;
-  multiply_padded(product, a_wide, b_wide);
+  multiply_padded(product, a_padded, b_padded);
   // |coefficient| <= 3 * p * kQHalf < 2^23 after folding: within freeze_q.
   fold_product(product);
   for (int i = 0; i < kP; ++i) out[i] = freeze_q(product[i]);
@@ -194,12 +196,12 @@ void rq_multiply_small(ModQ& out, const ModQ& a, const Small& b) {
 
 // out = a * b in R3. out may be a or b.
 void r3_multiply(Small& out, const Small& a, const Small& b) {
-  WipedArray<std::int32_t, kPadded> a_wide;
-  WipedArray<std::int32_t, kPadded> b_wide;
-  for (int i = 0; i < kP; ++i) a_wide[i] = a[i];
-  for (int i = 0; i < kP; ++i) b_wide[i] = b[i];
+  WipedArray<std::int16_t, kPadded> a_padded;
+  WipedArray<std::int16_t, kPadded> b_padded;
+  for (int i = 0; i < kP; ++i) a_padded[i] = a[i];
+  for (int i = 0; i < kP; ++i) b_padded[i] = b[i];
   Product product;
-  multiply_padded(product, a_wide, b_wide);
+  multiply_padded(product, a_padded, b_padded);
   fold_product(product);  // |coefficient| <= 3p: within freeze3
   for (int i = 0; i < kP; ++i) out[i] = freeze3(product[i]);
 }
