@@ -72,6 +72,10 @@ void expect_kex_failure(const Result<SecureBytes>& result) {
 
 class KexAgreement : public testing::TestWithParam<std::string> {};
 
+bool is_hybrid(std::string_view name) {
+  return name.find("x25519-sha") != std::string::npos;
+}
+
 TEST_P(KexAgreement, BothSidesDeriveTheSameWireEncodedSecret) {
   Botan::AutoSeeded_RNG rng;
   auto client = make_kex(GetParam());
@@ -79,21 +83,42 @@ TEST_P(KexAgreement, BothSidesDeriveTheSameWireEncodedSecret) {
   ASSERT_NE(client, nullptr);
   ASSERT_NE(server, nullptr);
   const Bytes client_public = client->generate(rng);
-  const Bytes server_public = server->generate(rng);
   ASSERT_FALSE(client_public.empty());
-  ASSERT_FALSE(server_public.empty());
-  EXPECT_NE(client_public, server_public);
+  auto reply = server->respond(client_public, rng);
+  ASSERT_TRUE(reply.ok()) << reply.error().message;
+  ASSERT_FALSE(reply->server_public.empty());
+  EXPECT_NE(client_public, reply->server_public);
 
-  auto client_k = client->agree(server_public);
-  auto server_k = server->agree(client_public);
+  auto client_k = client->agree(reply->server_public);
   ASSERT_TRUE(client_k.ok()) << client_k.error().message;
-  ASSERT_TRUE(server_k.ok()) << server_k.error().message;
-  EXPECT_EQ(*client_k, *server_k);
+  EXPECT_EQ(*client_k, reply->shared_secret);
 
-  // K is one valid mpint and nothing else.
+  // K is one valid mpint (Diffie-Hellman) or one hash-sized string (the
+  // hybrids) and nothing else.
   wire::Reader reader(*client_k);
-  EXPECT_FALSE(reader.mpint().empty());
+  if (is_hybrid(GetParam())) {
+    EXPECT_EQ(reader.string().size(), GetParam().find("sha512") != std::string::npos ? 64U : 32U);
+  } else {
+    EXPECT_FALSE(reader.mpint().empty());
+  }
   EXPECT_TRUE(reader.finished());
+}
+
+TEST_P(KexAgreement, RespondRejectsEmptyAndTruncatedClientValues) {
+  Botan::AutoSeeded_RNG rng;
+  auto client = make_kex(GetParam());
+  const Bytes client_public = client->generate(rng);
+  std::vector<Bytes> bad_values = {Bytes{}};
+  // A finite-field DH value one byte short is merely a smaller number.
+  if (!GetParam().starts_with("diffie-hellman")) {
+    bad_values.emplace_back(client_public.begin(), client_public.end() - 1);
+  }
+  for (const Bytes& bad : bad_values) {
+    auto server = make_kex(GetParam());
+    auto reply = server->respond(bad, rng);
+    ASSERT_FALSE(reply.ok()) << "accepted " << bad.size() << " bytes";
+    EXPECT_EQ(reply.error().reason, DisconnectReason::KeyExchangeFailed);
+  }
 }
 
 TEST_P(KexAgreement, NamesAnExchangeHash) {
@@ -139,9 +164,10 @@ INSTANTIATE_TEST_SUITE_P(KexMethods, KexAgreement, testing::ValuesIn(supported_k
 TEST(KexFactory, UnknownNamesGiveNull) {
   EXPECT_EQ(make_kex("diffie-hellman-group1-sha1"), nullptr);
   EXPECT_EQ(make_kex("diffie-hellman-group14-sha1"), nullptr);
-  EXPECT_EQ(make_kex("sntrup761x25519-sha512@openssh.com"), nullptr);
+  EXPECT_EQ(make_kex("sntrup4591761x25519-sha512@tinyssh.org"), nullptr);
+  EXPECT_EQ(make_kex("mlkem768nistp256-sha256"), nullptr);
   EXPECT_EQ(make_kex(""), nullptr);
-  EXPECT_EQ(supported_kex().size(), 8U);
+  EXPECT_EQ(supported_kex().size(), 11U);
 }
 
 // ---------------------------------------------------------------------------

@@ -8,9 +8,39 @@
 #include "ssh/kex/kex_internal.hpp"
 
 namespace ssh::kex::internal {
-namespace {
 
-constexpr std::size_t kX25519Size = 32;
+Bytes x25519_generate(Botan::RandomNumberGenerator& rng, SecureBytes& private_scalar) {
+  // X25519 takes any 32 random bytes as the scalar; the clamping of
+  // RFC 7748 section 5 happens inside the scalar multiplication.
+  private_scalar.resize(kX25519Size);
+  rng.randomize(private_scalar.data(), private_scalar.size());
+  Bytes public_value(kX25519Size);
+  Botan::curve25519_basepoint(public_value.data(), private_scalar.data());
+  return public_value;
+}
+
+Result<SecureBytes> x25519_agree(const SecureBytes& private_scalar, ByteView peer_public,
+                                 std::string_view method) {
+  if (private_scalar.size() != kX25519Size) {
+    return kex_failed(std::string(method) + ": no key pair (generate() not called or failed)");
+  }
+  if (peer_public.size() != kX25519Size) {
+    return kex_failed(std::string(method) + ": peer X25519 public key must be 32 bytes, got " +
+                      std::to_string(peer_public.size()));
+  }
+  SecureBytes shared_secret(kX25519Size);
+  Botan::curve25519_donna(shared_secret.data(), private_scalar.data(), peer_public.data());
+  // Checked without an early exit so the timing does not depend on the secret.
+  std::uint8_t any_bit_set = 0;
+  for (std::uint8_t byte : shared_secret) any_bit_set |= byte;
+  if (any_bit_set == 0) {
+    return kex_failed(std::string(method) +
+                      ": X25519 shared secret is all zero (low-order peer point)");
+  }
+  return shared_secret;
+}
+
+namespace {
 
 class Curve25519Sha256 final : public KexMethod {
  public:
@@ -18,13 +48,7 @@ class Curve25519Sha256 final : public KexMethod {
 
   Bytes generate(Botan::RandomNumberGenerator& rng) override {
     try {
-      // X25519 takes any 32 random bytes as the scalar; the clamping of
-      // RFC 7748 section 5 happens inside the scalar multiplication.
-      private_scalar_.resize(kX25519Size);
-      rng.randomize(private_scalar_.data(), private_scalar_.size());
-      Bytes public_value(kX25519Size);
-      Botan::curve25519_basepoint(public_value.data(), private_scalar_.data());
-      return public_value;
+      return x25519_generate(rng, private_scalar_);
     } catch (const std::exception&) {
       // The interface has no error channel here; agree() reports it.
       private_scalar_.clear();
@@ -33,25 +57,11 @@ class Curve25519Sha256 final : public KexMethod {
   }
 
   Result<SecureBytes> agree(ByteView peer_public) override {
-    if (private_scalar_.size() != kX25519Size) {
-      return kex_failed("curve25519: no key pair (generate() not called or failed)");
-    }
-    if (peer_public.size() != kX25519Size) {
-      return kex_failed("curve25519: peer public key must be 32 bytes");
-    }
-    SecureBytes shared_secret(kX25519Size);
-    Botan::curve25519_donna(shared_secret.data(), private_scalar_.data(), peer_public.data());
-    // An all-zero result means the peer sent a low-order point and K would be
-    // known to anyone (RFC 8731 section 3). Checked without an early exit so
-    // the timing does not depend on the secret.
-    std::uint8_t any_bit_set = 0;
-    for (std::uint8_t byte : shared_secret) any_bit_set |= byte;
-    if (any_bit_set == 0) {
-      return kex_failed("curve25519: shared secret is all zero (low-order peer point)");
-    }
+    auto shared_secret = x25519_agree(private_scalar_, peer_public, "curve25519");
+    if (!shared_secret) return shared_secret.take_error();
     // RFC 8731 section 3.1: the 32 bytes are an unsigned big-endian integer
     // encoded as an mpint.
-    return encode_shared_secret(shared_secret);
+    return encode_shared_secret(*shared_secret);
   }
 
  private:

@@ -18,8 +18,22 @@ SecureBytes encode_shared_secret(ByteView big_endian_magnitude) {
 
 }  // namespace internal
 
+Result<KexMethod::ServerReply> KexMethod::respond(ByteView client_public,
+                                                  Botan::RandomNumberGenerator& rng) {
+  ServerReply reply;
+  reply.server_public = generate(rng);
+  auto shared_secret = agree(client_public);
+  if (!shared_secret) return shared_secret.take_error();
+  reply.shared_secret = std::move(*shared_secret);
+  return reply;
+}
+
 std::unique_ptr<KexMethod> make_kex(std::string_view name) {
   try {
+    if (name == "mlkem768x25519-sha256") return internal::make_mlkem768x25519_sha256();
+    if (name == "sntrup761x25519-sha512" || name == "sntrup761x25519-sha512@openssh.com") {
+      return internal::make_sntrup761x25519_sha512();
+    }
     if (name == "curve25519-sha256" || name == "curve25519-sha256@libssh.org") {
       return internal::make_curve25519_sha256();
     }
@@ -43,6 +57,9 @@ std::unique_ptr<KexMethod> make_kex(std::string_view name) {
 
 const std::vector<std::string>& supported_kex() {
   static const std::vector<std::string> names = {
+      "mlkem768x25519-sha256",
+      "sntrup761x25519-sha512",
+      "sntrup761x25519-sha512@openssh.com",
       "curve25519-sha256",
       "curve25519-sha256@libssh.org",
       "ecdh-sha2-nistp256",

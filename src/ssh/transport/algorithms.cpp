@@ -44,7 +44,12 @@ std::string join_names(const std::vector<std::string>& names) {
 }
 
 std::vector<std::string> AlgorithmPolicy::default_kex() {
-  return {"curve25519-sha256",
+  // The post-quantum hybrids first, as OpenSSH 10 orders them: traffic
+  // recorded today stays secret against a future quantum computer.
+  return {"mlkem768x25519-sha256",
+          "sntrup761x25519-sha512",
+          "sntrup761x25519-sha512@openssh.com",
+          "curve25519-sha256",
           "curve25519-sha256@libssh.org",
           "ecdh-sha2-nistp256",
           "ecdh-sha2-nistp384",
@@ -76,6 +81,14 @@ std::vector<std::string> AlgorithmPolicy::default_ciphers() {
 std::vector<std::string> AlgorithmPolicy::default_macs() {
   return {"hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256",
           "hmac-sha2-512"};
+}
+
+std::vector<std::string> AlgorithmPolicy::client_compression() {
+  return {"zlib@openssh.com", "zlib", "none"};
+}
+
+std::vector<std::string> AlgorithmPolicy::server_compression() {
+  return {"none", "zlib@openssh.com", "zlib"};
 }
 
 AlgorithmPolicy AlgorithmPolicy::defaults() {

@@ -26,13 +26,18 @@ struct AlgorithmPolicy {
   std::vector<std::string> macs;
   std::vector<std::string> compression{"none"};
 
-  // Our defaults: curve25519 first; AES-GCM first when the CPU has AES
-  // instructions, ChaCha20-Poly1305 otherwise; EtM MACs before the others.
+  // Our defaults: the post-quantum hybrids first, then curve25519; AES-GCM first when the CPU has
+  // AES instructions, ChaCha20-Poly1305 otherwise; EtM MACs before the others.
   static AlgorithmPolicy defaults();
   static std::vector<std::string> default_kex();
   static std::vector<std::string> default_host_key();
   static std::vector<std::string> default_ciphers();
   static std::vector<std::string> default_macs();
+  // A client asked to compress (ssh -C, Compression yes) prefers the
+  // delayed method, as OpenSSH does; a server takes either on request and
+  // compresses nothing unless asked.
+  static std::vector<std::string> client_compression();
+  static std::vector<std::string> server_compression();
 };
 
 // Builds our KEXINIT from a policy. initial adds the extension signals
