@@ -453,6 +453,8 @@ void setup_scp_command(CLI::App& app, ScpCommandOptions& options) {
       ->allow_extra_args(false);
   command->add_flag("-r", options.recursive, "Copy directories and everything in them");
   command->add_flag("-p", options.preserve, "Keep modification times, access times and modes");
+  command->add_flag("-C", options.compression,
+                    "Compress the data (Compression yes: zlib@openssh.com, for slow links)");
   command->add_flag("-q", options.quiet,
                     "Quiet mode: no progress meter, no warnings or diagnostics from ssh");
   command->add_flag("-v", options.verbosity, "Verbose mode (repeat for more)");
@@ -498,6 +500,7 @@ int run_scp_command(const ScpCommandOptions& cli) {
   request.port = cli.port;
   request.identity_files = cli.identity_files;
   request.options = cli.options;
+  if (cli.compression) request.options.push_back("Compression=yes");
   request.config_file = cli.config_file;
   request.verbosity = cli.verbosity;
   request.quiet = cli.quiet;

@@ -19,6 +19,7 @@ struct ScpCommandOptions {
   bool recursive = false;
   bool preserve = false;
   bool quiet = false;
+  bool compression = false;  // -C
   int verbosity = 0;
   bool legacy_protocol = false;       // -O
   bool resume = false;                // --resume (SFTP mode)

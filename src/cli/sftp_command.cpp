@@ -228,6 +228,8 @@ void setup_sftp_command(CLI::App& app, SftpCommandOptions& options) {
                       "ssh configuration file (default ~/.ssh/config; 'none' for none)");
   command->add_option("-o", options.options, "Option in ssh_config format (Key=Value)")
       ->allow_extra_args(false);
+  command->add_flag("-C", options.compression,
+                    "Compress the data (Compression yes: zlib@openssh.com, for slow links)");
   command->add_flag("-q", options.quiet, "Quiet mode: no progress or informational messages");
   command->add_flag("-v", options.verbosity, "Verbose mode (repeat for more)");
   command->add_option("destination", options.destination, "[user@]host")->required();
@@ -254,6 +256,7 @@ int run_sftp_command(const SftpCommandOptions& cli) {
   request.port = cli.port;
   request.identity_files = cli.identity_files;
   request.options = cli.options;
+  if (cli.compression) request.options.push_back("Compression=yes");
   if (batch) request.options.push_back("BatchMode=yes");
   request.config_file = cli.config_file;
   request.verbosity = cli.verbosity;

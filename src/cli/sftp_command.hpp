@@ -21,6 +21,7 @@ struct SftpCommandOptions {
   std::string config_file;
   std::vector<std::string> options;  // -o Key=Value
   bool quiet = false;
+  bool compression = false;  // -C
   int verbosity = 0;
   std::string destination;  // [user@]host
 };

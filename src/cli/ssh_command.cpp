@@ -399,6 +399,8 @@ void setup_ssh_command(CLI::App& app, SshCommandOptions& options) {
                       "Control socket for connection sharing (ControlPath)");
   command->add_option("-O", options.control_command,
                       "Ask the master: check, exit, forward or cancel");
+  command->add_flag("-C", options.compression,
+                    "Compress the data (Compression yes: zlib@openssh.com, for slow links)");
   command->add_flag("-q", options.quiet, "Quiet mode");
   command->add_flag("-v", options.verbosity, "Verbose mode (repeat for more)");
   // Everything from the destination on belongs to the remote command, even
@@ -414,6 +416,7 @@ int run_ssh_command(const SshCommandOptions& cli_options) {
   request.login_name = cli_options.login_name;
   request.identity_files = cli_options.identity_files;
   request.options = cli_options.options;
+  if (cli_options.compression) request.options.push_back("Compression=yes");
   request.config_file = cli_options.config_file;
   request.verbosity = cli_options.verbosity;
   request.quiet = cli_options.quiet;

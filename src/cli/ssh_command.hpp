@@ -18,6 +18,7 @@ struct SshCommandOptions {
   int force_tty = 0;  // -t count
   bool disable_tty = false;
   bool quiet = false;
+  bool compression = false;  // -C
   int verbosity = 0;
   bool forward_agent = false;     // -A
   bool no_forward_agent = false;  // -a

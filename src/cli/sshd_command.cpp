@@ -29,8 +29,13 @@ namespace {
 // encrypt-and-MAC). Clients as old as OpenSSH 6.5 still get in.
 ssh::transport::AlgorithmPolicy hardened_policy() {
   ssh::transport::AlgorithmPolicy policy;
-  policy.kex = {"curve25519-sha256", "curve25519-sha256@libssh.org",
-                "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512"};
+  policy.kex = {"mlkem768x25519-sha256",
+                "sntrup761x25519-sha512",
+                "sntrup761x25519-sha512@openssh.com",
+                "curve25519-sha256",
+                "curve25519-sha256@libssh.org",
+                "diffie-hellman-group16-sha512",
+                "diffie-hellman-group18-sha512"};
   policy.host_key = {"ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"};
   policy.ciphers = {"chacha20-poly1305@openssh.com",
                     "aes256-gcm@openssh.com",
@@ -39,6 +44,7 @@ ssh::transport::AlgorithmPolicy hardened_policy() {
                     "aes192-ctr",
                     "aes128-ctr"};
   policy.macs = {"hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com"};
+  policy.compression = ssh::transport::AlgorithmPolicy::server_compression();
   return policy;
 }
 
@@ -165,6 +171,12 @@ void apply_option(const std::string& text, ServerSetup& setup) {
       if (!banner) throw std::invalid_argument("Banner: " + banner.error().message);
       session.auth.banner = *banner;
     }
+  } else if (lower == "compression") {
+    // OpenSSH's sshd_config: yes and delayed allow it (a client still has
+    // to ask), no refuses it.
+    const bool allowed = value == "delayed" || parse_yes_no(key, value);
+    session.transport.policy.compression =
+        allowed ? Defaults::server_compression() : std::vector<std::string>{"none"};
   } else if (lower == "kexalgorithms") {
     algorithms(session.transport.policy.kex, Defaults::default_kex());
   } else if (lower == "ciphers") {

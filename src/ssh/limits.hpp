@@ -21,6 +21,12 @@ inline constexpr std::size_t kMaxPacketLength = 256 * 1024;
 inline constexpr std::size_t kMinPacketLength = 5;
 inline constexpr std::size_t kMaxPaddingLength = 255;
 
+// A compressed packet's payload once decompressed (zlib, zlib@openssh.com):
+// the same bound as an uncompressed one, so a small packet cannot inflate
+// into an unbounded allocation.
+// tests: PayloadCompression.DecompressedSizeLimitAtAndPast (compression_test.cpp).
+inline constexpr std::size_t kMaxDecompressedPayload = kMaxPacketLength;
+
 // Before authentication a client needs no large packets (the largest is a
 // publickey request with a 16384-bit RSA key and signature, under 5 KiB).
 // tests: ServerSessionTest.DefaultPreauthPacketLimitAtAndPast,

@@ -56,6 +56,7 @@ ClientSessionConfig make_session_config(const ClientOptions& options) {
   policy.ciphers =
       resolve(options.ciphers, AlgorithmPolicy::default_ciphers(), crypto::supported_ciphers());
   policy.macs = resolve(options.macs, AlgorithmPolicy::default_macs(), crypto::supported_macs());
+  if (options.compression) policy.compression = AlgorithmPolicy::client_compression();
   if (options.rekey_limit_bytes && *options.rekey_limit_bytes > 0) {
     config.transport.rekey_bytes = *options.rekey_limit_bytes;
   }

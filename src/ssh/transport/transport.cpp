@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <exception>
 
 #include "ssh/limits.hpp"
 #include "ssh/log.hpp"
@@ -75,10 +76,86 @@ void Transport::write_message(const Message& message) {
 }
 
 void Transport::write_packet(ByteView head, ByteView tail) {
+  // The server's delayed compression starts after its USERAUTH_SUCCESS
+  // (OpenSSH PROTOCOL 1.3); this is where that packet really goes out, even
+  // when it was queued behind a key exchange.
+  const bool sends_authentication_success = config_.role == Role::Server && !user_authenticated_ &&
+                                            first_kex_done_ && !head.empty() &&
+                                            head[0] == wire::number(MessageNumber::UserauthSuccess);
   const std::size_t before = output_.size();
-  codec_.encode(head, tail, output_, rng_);
+  if (compressor_) {
+    if (auto status = compressor_->compress(head, tail, compressed_scratch_); !status) {
+      // No DISCONNECT: it would have to go through the failed stream.
+      closed_ = true;
+      close_error_ = status.take_error();
+      return;
+    }
+    codec_.encode(compressed_scratch_, {}, output_, rng_);
+  } else {
+    codec_.encode(head, tail, output_, rng_);
+  }
   bytes_since_kex_ += output_.size() - before;
   ++packets_since_kex_;
+  if (sends_authentication_success) {
+    if (auto status = start_delayed_compression(); !status) (void)fail(status.take_error());
+  }
+}
+
+namespace {
+
+bool compression_starts_now(std::string_view method, bool user_authenticated) {
+  return method == kCompressionZlib || (method == kCompressionDelayedZlib && user_authenticated);
+}
+
+}  // namespace
+
+Status Transport::switch_outgoing_compression() {
+  if (compressor_) {
+    logger()->debug("outgoing compression ({}) ends: {} bytes sent as {}", outgoing_compression_,
+                    compressor_->bytes_in(), compressor_->bytes_out());
+  }
+  outgoing_compression_ = config_.role == Role::Client ? algorithms_.compression_client_to_server
+                                                       : algorithms_.compression_server_to_client;
+  compressor_.reset();
+  if (!compression_starts_now(outgoing_compression_, user_authenticated_)) return {};
+  try {
+    compressor_ = std::make_unique<PayloadCompressor>();
+  } catch (const std::exception& error) {
+    return Error{DisconnectReason::CompressionError, error.what()};
+  }
+  logger()->debug("outgoing compression {} on", outgoing_compression_);
+  return {};
+}
+
+Status Transport::switch_incoming_compression() {
+  incoming_compression_ = config_.role == Role::Client ? algorithms_.compression_server_to_client
+                                                       : algorithms_.compression_client_to_server;
+  decompressor_.reset();
+  if (!compression_starts_now(incoming_compression_, user_authenticated_)) return {};
+  try {
+    decompressor_ = std::make_unique<PayloadDecompressor>();
+  } catch (const std::exception& error) {
+    return Error{DisconnectReason::CompressionError, error.what()};
+  }
+  logger()->debug("incoming compression {} on", incoming_compression_);
+  return {};
+}
+
+Status Transport::start_delayed_compression() {
+  user_authenticated_ = true;
+  try {
+    if (!compressor_ && outgoing_compression_ == kCompressionDelayedZlib) {
+      compressor_ = std::make_unique<PayloadCompressor>();
+      logger()->debug("outgoing compression {} on after authentication", outgoing_compression_);
+    }
+    if (!decompressor_ && incoming_compression_ == kCompressionDelayedZlib) {
+      decompressor_ = std::make_unique<PayloadDecompressor>();
+      logger()->debug("incoming compression {} on after authentication", incoming_compression_);
+    }
+  } catch (const std::exception& error) {
+    return Error{DisconnectReason::CompressionError, error.what()};
+  }
+  return {};
 }
 
 Status Transport::fail(Error error) {
@@ -144,11 +221,27 @@ Status Transport::process_input(TimePoint now) {
     auto next = codec_.next_packet();
     if (!next) return fail(next.take_error());
     if (!next->has_value()) break;
-    const ByteView payload = **next;
+    ByteView payload = **next;
     ++packets_received_;
     ++packets_since_kex_;
     bytes_since_kex_ += payload.size() + 5;
+    if (decompressor_) {
+      if (auto status = decompressor_->decompress(payload, limits::kMaxDecompressedPayload,
+                                                  decompressed_scratch_);
+          !status) {
+        return fail(status.take_error());
+      }
+      payload = decompressed_scratch_;
+    }
+    // The client's delayed compression starts after the server's
+    // USERAUTH_SUCCESS, with the very next packet either way.
+    const bool authentication_success = config_.role == Role::Client && !user_authenticated_ &&
+                                        first_kex_done_ && !payload.empty() &&
+                                        payload[0] == wire::number(MessageNumber::UserauthSuccess);
     if (auto status = handle_packet(payload, now); !status) return fail(status.take_error());
+    if (authentication_success) {
+      if (auto status = start_delayed_compression(); !status) return fail(status.take_error());
+    }
   }
   if (!closed_) maybe_start_rekey(now);
   return {};
@@ -468,16 +561,17 @@ Status Transport::handle_kex_init_message(ByteView payload) {
     }
   }
   if (!host_key) return kex_failed("no host key for " + algorithms_.host_key);
-  kex_our_public_ = kex_->generate(rng_);
-  auto shared = kex_->agree(init->client_public);
-  if (!shared) return shared.take_error();
+  auto reply = kex_->respond(init->client_public, rng_);
+  if (!reply) return reply.take_error();
+  kex_our_public_ = std::move(reply->server_public);
+  const SecureBytes& shared = reply->shared_secret;
   const Bytes& host_key_blob = host_key->public_key().blob();
-  auto hash = exchange_hash(host_key_blob, init->client_public, kex_our_public_, *shared);
+  auto hash = exchange_hash(host_key_blob, init->client_public, kex_our_public_, shared);
   if (!hash) return hash.take_error();
   auto signature = host_key->sign(algorithms_.host_key, *hash, rng_);
   if (!signature) return kex_failed("cannot sign with the host key: " + signature.error().message);
   if (!first_kex_done_) session_id_ = *hash;
-  if (auto status = compute_keys(*shared, *hash); !status) return status;
+  if (auto status = compute_keys(shared, *hash); !status) return status;
   write_message(KexEcdhReplyMessage{host_key_blob, kex_our_public_, *signature});
   send_newkeys();
   return {};
@@ -489,6 +583,10 @@ void Transport::send_newkeys() {
   codec_.set_sealer(std::move(pending_keys_->sealer));
   if (strict_kex_) codec_.reset_send_sequence();
   newkeys_sent_ = true;
+  if (auto status = switch_outgoing_compression(); !status) {
+    (void)fail(status.take_error());
+    return;
+  }
   if (config_.role == Role::Server && !first_kex_done_ && algorithms_.peer_wants_ext_info) {
     // RFC 8308: EXT_INFO goes right after the server's first NEWKEYS.
     std::string signature_algorithms = join_names(AlgorithmPolicy::default_host_key());
@@ -507,6 +605,7 @@ Status Transport::handle_newkeys(TimePoint now) {
   codec_.set_opener(std::move(pending_keys_->opener));
   if (strict_kex_) codec_.reset_receive_sequence();
   newkeys_received_ = true;
+  if (auto status = switch_incoming_compression(); !status) return status;
   finish_kex_if_done(now);
   return {};
 }

@@ -23,6 +23,7 @@
 #include "ssh/kex/kex.hpp"
 #include "ssh/keys/keys.hpp"
 #include "ssh/transport/algorithms.hpp"
+#include "ssh/transport/compression.hpp"
 #include "ssh/transport/messages.hpp"
 #include "ssh/transport/packet_codec.hpp"
 
@@ -134,6 +135,11 @@ class Transport {
   Result<Bytes> exchange_hash(ByteView host_key_blob, ByteView client_public,
                               ByteView server_public, const SecureBytes& shared_secret) const;
   void finish_kex_if_done(TimePoint now);
+  // Starts or stops compression in one direction at its NEWKEYS, and both
+  // delayed ones at the user's authentication.
+  Status switch_outgoing_compression();
+  Status switch_incoming_compression();
+  Status start_delayed_compression();
 
   TransportConfig config_;
   TransportCallbacks& callbacks_;
@@ -169,6 +175,18 @@ class Transport {
   Bytes session_id_;
   std::optional<keys::PublicKey> server_host_key_;
   std::deque<Bytes> queued_payloads_;
+
+  // Compression (compression.hpp); null while a direction is uncompressed.
+  std::unique_ptr<PayloadCompressor> compressor_;
+  std::unique_ptr<PayloadDecompressor> decompressor_;
+  Bytes compressed_scratch_;
+  Bytes decompressed_scratch_;
+  // USERAUTH_SUCCESS sent (server) or received (client): zlib@openssh.com
+  // starts there.
+  bool user_authenticated_ = false;
+  // The compression each direction uses under its current keys.
+  std::string outgoing_compression_{kCompressionNone};
+  std::string incoming_compression_{kCompressionNone};
 
   // Rekey accounting since the last completed key exchange.
   std::uint64_t bytes_since_kex_ = 0;
