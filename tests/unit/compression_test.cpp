@@ -171,7 +171,22 @@ TEST(TransportCompression, DelayedZlibWaitsForTheUsersAuthentication) {
   EXPECT_GT(client_before, text.size());
   EXPECT_GT(server_before, text.size());
 
+  // The client answers the USERAUTH_SUCCESS at once (as its connection
+  // layer opens the first channel): that answer already goes compressed.
+  const Bytes answer = compressible(5000, 'w');
+  bool answered = false;
+  test.pair->client_callbacks().payload_hook = [&](ByteView payload) -> Status {
+    if (payload[0] == wire::number(wire::MessageNumber::UserauthSuccess)) {
+      answered = true;
+      EXPECT_LT(test.wire_size(TransportPair::Side::kClient, answer), answer.size() / 5);
+      return {};
+    }
+    test.pair->client_callbacks().payloads.push_back(to_bytes(payload));
+    return {};
+  };
   test.authenticate();
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(test.pair->server_callbacks().payloads.back(), answer);
   const auto [client_after, server_after] = test.cross(text, text);
   EXPECT_LT(client_after, text.size() / 10);
   EXPECT_LT(server_after, text.size() / 10);

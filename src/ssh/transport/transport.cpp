@@ -234,14 +234,14 @@ Status Transport::process_input(TimePoint now) {
       payload = decompressed_scratch_;
     }
     // The client's delayed compression starts after the server's
-    // USERAUTH_SUCCESS, with the very next packet either way.
-    const bool authentication_success = config_.role == Role::Client && !user_authenticated_ &&
-                                        first_kex_done_ && !payload.empty() &&
-                                        payload[0] == wire::number(MessageNumber::UserauthSuccess);
-    if (auto status = handle_packet(payload, now); !status) return fail(status.take_error());
-    if (authentication_success) {
+    // USERAUTH_SUCCESS, with the very next packet either way; started before
+    // the payload goes up, because what the layers above send in answer
+    // (the first channel open) must already be compressed.
+    if (config_.role == Role::Client && !user_authenticated_ && first_kex_done_ &&
+        !payload.empty() && payload[0] == wire::number(MessageNumber::UserauthSuccess)) {
       if (auto status = start_delayed_compression(); !status) return fail(status.take_error());
     }
+    if (auto status = handle_packet(payload, now); !status) return fail(status.take_error());
   }
   if (!closed_) maybe_start_rekey(now);
   return {};
