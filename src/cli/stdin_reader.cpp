@@ -14,29 +14,30 @@ constexpr std::size_t kChunksInFlight = 8;
 }  // namespace
 
 StdinReader::StdinReader(asio::io_context& io, std::function<void(ssh::Bytes&)> on_chunk)
-    : io_(io), on_chunk_(std::move(on_chunk)) {
-  for (std::size_t i = 0; i < kChunksInFlight; ++i) free_buffers_.emplace_back();
-}
+    : io_(io), on_chunk_(std::move(on_chunk)) {}
 
 StdinReader::~StdinReader() {
   {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
+    std::lock_guard lock(thread_state_->mutex);
+    thread_state_->stopping = true;
   }
-  ready_.notify_all();
+  thread_state_->ready.notify_all();
   // A thread blocked in read() on a terminal cannot be woken portably; the
-  // process is exiting when this runs, so let it go.
+  // process is exiting when this runs, so let it go (it holds its own
+  // reference to what it touches and posts nothing more).
   if (thread_.joinable()) thread_.detach();
 }
 
 void StdinReader::start() {
   if (platform::stdin_is_regular_file()) {
+    for (std::size_t i = 0; i < kChunksInFlight; ++i) free_buffers_.emplace_back();
     read_on_io_ = true;
     io_read_posted_ = true;
     asio::post(io_, [this] { read_on_io_thread(); });
     return;
   }
-  thread_ = std::thread([this] { run(); });
+  for (std::size_t i = 0; i < kChunksInFlight; ++i) thread_state_->free_buffers.emplace_back();
+  thread_ = std::thread(&StdinReader::run, thread_state_, this);
 }
 
 void StdinReader::release(ssh::Bytes&& buffer) {
@@ -50,27 +51,34 @@ void StdinReader::release(ssh::Bytes&& buffer) {
     return;
   }
   {
-    std::lock_guard lock(mutex_);
-    free_buffers_.push_back(std::move(buffer));
+    std::lock_guard lock(thread_state_->mutex);
+    thread_state_->free_buffers.push_back(std::move(buffer));
   }
-  ready_.notify_one();
+  thread_state_->ready.notify_one();
 }
 
-void StdinReader::run() {
+void StdinReader::run(std::shared_ptr<ThreadState> state, StdinReader* reader) {
   for (;;) {
     ssh::Bytes buffer;
     {
-      std::unique_lock lock(mutex_);
-      ready_.wait(lock, [this] { return stopping_ || !free_buffers_.empty(); });
-      if (stopping_) return;
-      buffer = std::move(free_buffers_.front());
-      free_buffers_.pop_front();
+      std::unique_lock lock(state->mutex);
+      state->ready.wait(lock, [&] { return state->stopping || !state->free_buffers.empty(); });
+      if (state->stopping) return;
+      buffer = std::move(state->free_buffers.front());
+      state->free_buffers.pop_front();
     }
     buffer.resize(kChunkSize);
     const std::ptrdiff_t count = platform::read_stdin(buffer);
     buffer.resize(count > 0 ? static_cast<std::size_t>(count) : 0);
     const bool end = count <= 0;
-    asio::post(io_, [this, chunk = std::move(buffer)]() mutable { on_chunk_(chunk); });
+    {
+      // A session that ended while read() waited has destroyed the reader:
+      // nothing may be posted then (the io_context may be gone too).
+      std::lock_guard lock(state->mutex);
+      if (state->stopping) return;
+      asio::post(reader->io_,
+                 [reader, chunk = std::move(buffer)]() mutable { reader->on_chunk_(chunk); });
+    }
     if (end) return;
   }
 }

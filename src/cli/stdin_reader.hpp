@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -27,15 +28,26 @@ class StdinReader {
   void release(ssh::Bytes&& buffer);
 
  private:
-  void run();
   void read_on_io_thread();
+
+  // What the reading thread shares with this object. The thread is detached
+  // at destruction (a blocked read() cannot be woken portably), so it holds
+  // its own reference and may outlive us; it posts to the io_context only
+  // under the mutex while `stopping` is false, that is while we (and the
+  // io_context, which outlives us) exist.
+  struct ThreadState {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<ssh::Bytes> free_buffers;
+    bool stopping = false;
+  };
+  static void run(std::shared_ptr<ThreadState> state, StdinReader* reader);
 
   asio::io_context& io_;
   std::function<void(ssh::Bytes&)> on_chunk_;
-  std::mutex mutex_;
-  std::condition_variable ready_;
+  std::shared_ptr<ThreadState> thread_state_ = std::make_shared<ThreadState>();
+  // Regular-file mode's buffers (io_context thread only).
   std::deque<ssh::Bytes> free_buffers_;
-  bool stopping_ = false;
   // Regular-file mode: no thread; reads are posted to the io_context.
   bool read_on_io_ = false;
   bool io_read_posted_ = false;
