@@ -478,6 +478,7 @@ StartedInstance start_instance(const LimaHome& home, const InstancePaths& paths,
   launch.qemu_binary = qemu.system;
   launch.arch = arch;
   launch.accelerator = accelerator.accelerator;
+  launch.cpu_model = accelerator.cpu_model;
   launch.cpus = config.cpus.value_or(1);
   launch.memory_bytes = config.memory.value_or(0);
   launch.disk_image = paths.diff_disk().string();

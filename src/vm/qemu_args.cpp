@@ -114,11 +114,11 @@ std::vector<std::string> qemu_arguments(const QemuLaunch& launch) {
   add("-machine", launch.arch == QemuArch::X86_64 ? "q35" : "virt");
   if (launch.accelerator == Accelerator::Kvm) {
     add("-accel", "kvm");
-    add("-cpu", "host");
+    add("-cpu", launch.cpu_model.empty() ? "host" : launch.cpu_model);
   } else {
     // One host thread per guest CPU; without thread=multi TCG runs them all on one.
     add("-accel", "tcg,thread=multi");
-    add("-cpu", "max");
+    add("-cpu", launch.cpu_model.empty() ? "max" : launch.cpu_model);
   }
   add("-smp", std::to_string(launch.cpus));
   add("-m", std::to_string(launch.memory_bytes / kMebibyte));

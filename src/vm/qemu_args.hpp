@@ -46,6 +46,9 @@ struct QemuLaunch {
   std::string qemu_binary;  // e.g. /usr/bin/qemu-system-x86_64
   QemuArch arch = QemuArch::X86_64;
   Accelerator accelerator = Accelerator::Tcg;
+  // -cpu; empty: the accelerator's default (kvm: host, tcg: max). The probe
+  // may choose another (qemu_probe.hpp, AcceleratorChoice::cpu_model).
+  std::string cpu_model;
   int cpus = 0;
   std::uint64_t memory_bytes = 0;  // passed in whole MiB (rounded down), as Lima does
   std::string disk_image;          // the instance's qcow2 overlay

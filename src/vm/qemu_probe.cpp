@@ -195,7 +195,7 @@ std::array<std::uint8_t, 512> probe_boot_sector() {
 
 ProbeGuestRun run_probe_guest(const std::string& qemu_binary, Accelerator accelerator,
                               const std::filesystem::path& scratch_dir,
-                              std::chrono::milliseconds timeout) {
+                              std::chrono::milliseconds timeout, const std::string& cpu_model) {
   std::error_code error;
   std::filesystem::create_directories(scratch_dir, error);
   if (error) {
@@ -245,6 +245,10 @@ ProbeGuestRun run_probe_guest(const std::string& qemu_binary, Accelerator accele
       "-device",
       "isa-debug-exit,iobase=0xf4,iosize=0x04",
   };
+  if (!cpu_model.empty()) {
+    argv.push_back("-cpu");
+    argv.push_back(cpu_model);
+  }
   auto run = platform::run_program(argv, timeout);
   std::string console_output = read_small_file(console);
   std::filesystem::remove(disk, error);
@@ -269,13 +273,30 @@ AcceleratorChoice choose_accelerator(const std::string& qemu_binary,
   AcceleratorChoice choice;
   if (auto problem = kvm_device_problem(); !problem.empty()) {
     choice.reason = "KVM is not available: " + problem + std::string(kTcgFallback);
-  } else if (auto trial = run_probe_guest(qemu_binary, Accelerator::Kvm, scratch_dir);
-             !trial.completed) {
-    choice.reason = "KVM is present but cannot run guests here (" + trial.failure + ")" +
-                    std::string(kTcgFallback);
   } else {
-    choice.accelerator = Accelerator::Kvm;
-    choice.reason = "KVM runs guests here; using it";
+    // The probe runs the CPU model the guest will get: a guest that QEMU
+    // cannot even start with `-cpu host` must not be sent to KVM.
+    std::string failures;
+    for (std::string_view model : kKvmCpuModels) {
+      const std::string cpu_model(model);
+      auto trial = run_probe_guest(qemu_binary, Accelerator::Kvm, scratch_dir,
+                                   std::chrono::seconds(5), cpu_model);
+      if (trial.completed) {
+        choice.accelerator = Accelerator::Kvm;
+        choice.cpu_model = cpu_model;
+        choice.reason = failures.empty() ? "KVM runs guests here; using it"
+                                         : "KVM runs guests here with -cpu " + cpu_model +
+                                               " (with -cpu " + failures + "); using it";
+        break;
+      }
+      logger->debug("accelerator probe: KVM with -cpu {} failed: {}", cpu_model, trial.failure);
+      if (!failures.empty()) failures += "; with -cpu ";
+      failures += cpu_model + " QEMU failed: " + trial.failure;
+    }
+    if (choice.accelerator != Accelerator::Kvm) {
+      choice.reason = "KVM is present but cannot run guests here (with -cpu " + failures + ")" +
+                      std::string(kTcgFallback);
+    }
   }
   logger->info("accelerator {}: {}", accelerator_name(choice.accelerator), choice.reason);
   return choice;

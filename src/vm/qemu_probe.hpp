@@ -21,8 +21,17 @@ namespace vm {
 
 struct AcceleratorChoice {
   Accelerator accelerator = Accelerator::Tcg;
+  // The -cpu the probe guest ran with under KVM (QemuLaunch::cpu_model);
+  // empty for TCG's default.
+  std::string cpu_model;
   std::string reason;  // one sentence for the user, saying why
 };
+
+// KVM's CPU models, tried in this order. Under some nested virtualisation
+// QEMU 7.2 aborts at `-cpu host` ("failed to set MSR 0x10a": the outer
+// hypervisor refuses the IA32_ARCH_CAPABILITIES value QEMU copies from the
+// host); without that one feature the guest runs.
+inline constexpr std::string_view kKvmCpuModels[] = {"host", "host,-arch-capabilities"};
 
 // The probe guest: a 512-byte x86 boot sector (real mode, loaded at 0x7c00
 // by the BIOS) that does a locked cmpxchg8b, writes kProbeGuestMarker to the
@@ -41,11 +50,14 @@ struct ProbeGuestRun {
 // Boots the probe guest under `accelerator` with files in `scratch_dir`
 // (created if missing; the probe's files are removed afterwards), killing
 // QEMU at `timeout`.
+// QEMU at `timeout`. An empty cpu_model leaves -cpu out (QEMU's default).
 ProbeGuestRun run_probe_guest(const std::string& qemu_binary, Accelerator accelerator,
                               const std::filesystem::path& scratch_dir,
-                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                              std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                              const std::string& cpu_model = {});
 
-// KVM if /dev/kvm opens and the probe guest completes under it, else TCG;
+// KVM if /dev/kvm opens and the probe guest completes under it with one of
+// kKvmCpuModels (the first that does is the choice's cpu_model), else TCG;
 // the reason says which and why ("KVM is present but cannot run guests here
 // (...); using TCG, which is slower").
 AcceleratorChoice choose_accelerator(const std::string& qemu_binary,

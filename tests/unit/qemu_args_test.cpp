@@ -58,6 +58,15 @@ TEST(QemuArgsGolden, X86_64UnderKvm) {
   EXPECT_EQ(qemu_arguments(x86_64_launch(Accelerator::Kvm)), expected);
 }
 
+TEST(QemuArgsGolden, X86_64UnderKvmWithTheProbesCpuModel) {
+  QemuLaunch launch = x86_64_launch(Accelerator::Kvm);
+  launch.cpu_model = "host,-arch-capabilities";
+  Argv expected = concat({"/usr/bin/qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-cpu",
+                          "host,-arch-capabilities", "-smp", "4", "-m", "4096"},
+                         common_tail());
+  EXPECT_EQ(qemu_arguments(launch), expected);
+}
+
 TEST(QemuArgsGolden, X86_64UnderTcg) {
   Argv expected = concat({"/usr/bin/qemu-system-x86_64", "-machine", "q35", "-accel",
                           "tcg,thread=multi", "-cpu", "max", "-smp", "4", "-m", "4096"},

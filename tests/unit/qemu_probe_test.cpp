@@ -68,15 +68,30 @@ TEST(QemuProbeGuest, AGuestStoppedAtTheDeadlineIsReportedAsTimedOut) {
   EXPECT_EQ(run.failure, "a test guest did not finish within 1 ms and its code never ran");
 }
 
-TEST(QemuProbeChoice, ChoosesTcgHereWithTheReasonWithinFifteenSeconds) {
+// Whatever this machine offers, the choice is one the guest can start with:
+// KVM only with a CPU model under which the probe guest runs (the guest gets
+// that same model), else TCG with the reason.
+TEST(QemuProbeChoice, ChoosesWhatRunsHereWithTheReasonWithinFifteenSeconds) {
   TempDir scratch("qemu-probe");
   auto started = std::chrono::steady_clock::now();
   auto choice = choose_accelerator(kQemu, scratch.path());
   auto elapsed = std::chrono::steady_clock::now() - started;
   EXPECT_LT(elapsed, std::chrono::seconds(15));
-  EXPECT_EQ(choice.accelerator, Accelerator::Tcg) << choice.reason;
+  EXPECT_TRUE(fs::is_empty(scratch.path()));
+  if (choice.accelerator == Accelerator::Kvm) {
+    EXPECT_EQ(choice.reason.rfind("KVM runs guests here", 0), 0u) << choice.reason;
+    EXPECT_NE(std::find(std::begin(kKvmCpuModels), std::end(kKvmCpuModels), choice.cpu_model),
+              std::end(kKvmCpuModels))
+        << choice.cpu_model;
+    auto run = run_probe_guest(kQemu, Accelerator::Kvm, scratch.path(), std::chrono::seconds(10),
+                               choice.cpu_model);
+    EXPECT_TRUE(run.completed) << run.failure;
+    return;
+  }
+  EXPECT_TRUE(choice.cpu_model.empty()) << choice.cpu_model;
   if (fs::exists("/dev/kvm")) {
-    EXPECT_EQ(choice.reason.rfind("KVM is present but cannot run guests here (", 0), 0u)
+    EXPECT_EQ(choice.reason.rfind("KVM is present but cannot run guests here (with -cpu host ", 0),
+              0u)
         << choice.reason;
   } else {
     EXPECT_EQ(choice.reason,
@@ -84,7 +99,18 @@ TEST(QemuProbeChoice, ChoosesTcgHereWithTheReasonWithinFifteenSeconds) {
               "passed into this container); using TCG, which is slower");
   }
   EXPECT_NE(choice.reason.find("; using TCG, which is slower"), std::string::npos);
-  EXPECT_TRUE(fs::is_empty(scratch.path()));
+}
+
+// The probe runs the CPU model it is given: an unknown one fails under TCG
+// too, with QEMU's words.
+TEST(QemuProbeGuest, RunsTheGivenCpuModel) {
+  TempDir scratch("qemu-probe");
+  auto run = run_probe_guest(kQemu, Accelerator::Tcg, scratch.path(), std::chrono::seconds(10),
+                             "no-such-cpu-model");
+  EXPECT_FALSE(run.completed);
+  EXPECT_NE(run.failure.find("no-such-cpu-model"), std::string::npos) << run.failure;
+  run = run_probe_guest(kQemu, Accelerator::Tcg, scratch.path(), std::chrono::seconds(10), "max");
+  EXPECT_TRUE(run.completed) << run.failure;
 }
 
 }  // namespace
