@@ -3,7 +3,9 @@
 //                                       support/openssh10_fixture.hpp); the
 //                                       host's OpenSSH 9.2 does not have it
 //   sntrup761x25519-sha512@openssh.com  the host's OpenSSH 9.2
-//   sntrup761x25519-sha512              (the name without @) OpenSSH 10
+//   sntrup761x25519-sha512              (the name without @) OpenSSH 10, and
+//                                       Debian 12's 9.2, which has it first
+//                                       in its defaults
 // Each direction checks that the peer's debug output names the exchange
 // ("kex: algorithm: NAME", which OpenSSH logs for every key exchange), that a
 // command runs, that 16 MiB of stdin reach sha256sum intact (so the keys
@@ -150,6 +152,14 @@ TEST(PqKexOpenSsh92Server, SntrupRunsACommand) {
   expect_client_kex(server, our_client_with(kSntrup), kSntrup);
 }
 
+// Debian 12's OpenSSH 9.2 (9.2p1-2+deb12u10 here) knows the name without @
+// too and lists it first by default; mlkem768x25519-sha256, first in ours,
+// it lacks.
+TEST(PqKexOpenSsh92Server, SntrupIsChosenByOurDefaults) {
+  OpenSshServer server;
+  expect_client_kex(server, {}, kSntrupWithoutAt);
+}
+
 TEST(PqKexOpenSsh92Server, Sntrup16MiBStdinIntact) {
   OpenSshServer server({.extra_config = {"KexAlgorithms " + kSntrup}});
   check_stdin(server, kStdinBytes, {.options = kex_option(kSntrup)});
@@ -163,12 +173,24 @@ TEST(PqKexOpenSsh92Server, SntrupServerInitiatedRekey) {
 // ---------------------------------------------------------------------------
 // OpenSSH's ssh against our sshd: ssh -v names the kex on stderr.
 
+// Our sshd with -d, which logs "negotiated: kex NAME, ..." for each exchange.
+LimactlSshServerOptions debug_server() {
+  return {.debug = true};
+}
+
+// Our sshd accepting only `kex`.
+LimactlSshServerOptions server_allowing(const std::string& kex) {
+  return {.options = {"KexAlgorithms=" + kex}};
+}
+
+// The server must be a debug_server().
 void expect_openssh_client_kex(const LimactlSshServer& server, SshCall call,
                                const std::string& kex) {
   call.options.insert(call.options.begin(), "-v");
   auto result = expect_echo_ok(server, call);
   if (!result.exited_with(0)) return;
   EXPECT_EQ(logged_key_exchanges(result.err), std::vector<std::string>{kex}) << result.err;
+  EXPECT_EQ(count_occurrences(server.log(), "negotiated: kex " + kex + ","), 1u) << server.log();
 }
 
 // ssh rekeys after every MiB it sends (the client starts each rekey).
@@ -181,41 +203,46 @@ void expect_client_rekeys(const LimactlSshServer& server, SshCall call, const st
 }
 
 TEST(PqKexOpenSsh10Client, MlkemRunsACommand) {
-  LimactlSshServer server;
+  LimactlSshServer server(debug_server());
   OpenSsh10Client client(server);
   expect_openssh_client_kex(server, client.call(kex_option(kMlkem)), kMlkem);
 }
 
 TEST(PqKexOpenSsh10Client, MlkemIsChosenByOpenSshDefaults) {
-  LimactlSshServer server;
+  LimactlSshServer server(debug_server());
   OpenSsh10Client client(server);
   expect_openssh_client_kex(server, client.call(), kMlkem);
 }
 
 TEST(PqKexOpenSsh10Client, Mlkem16MiBStdinIntact) {
-  LimactlSshServer server;
+  LimactlSshServer server(server_allowing(kMlkem));
   OpenSsh10Client client(server);
   check_stdin(server, kStdinBytes, client.call(kex_option(kMlkem)));
 }
 
 TEST(PqKexOpenSsh10Client, MlkemClientInitiatedRekey) {
-  LimactlSshServer server;
+  LimactlSshServer server(server_allowing(kMlkem));
   OpenSsh10Client client(server);
   expect_client_rekeys(server, client.call(kex_option(kMlkem)), kMlkem, 1003);
 }
 
 TEST(PqKexOpenSsh92Client, SntrupRunsACommand) {
-  LimactlSshServer server;
+  LimactlSshServer server(debug_server());
   expect_openssh_client_kex(server, server.openssh_call(kex_option(kSntrup)), kSntrup);
 }
 
+TEST(PqKexOpenSsh92Client, SntrupIsChosenByOpenSshDefaults) {
+  LimactlSshServer server(debug_server());
+  expect_openssh_client_kex(server, server.openssh_call(), kSntrupWithoutAt);
+}
+
 TEST(PqKexOpenSsh92Client, Sntrup16MiBStdinIntact) {
-  LimactlSshServer server;
+  LimactlSshServer server(server_allowing(kSntrup));
   check_stdin(server, kStdinBytes, server.openssh_call(kex_option(kSntrup)));
 }
 
 TEST(PqKexOpenSsh92Client, SntrupClientInitiatedRekey) {
-  LimactlSshServer server;
+  LimactlSshServer server(server_allowing(kSntrup));
   expect_client_rekeys(server, server.openssh_call(kex_option(kSntrup)), kSntrup, 1004);
 }
 
