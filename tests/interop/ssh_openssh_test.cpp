@@ -58,6 +58,7 @@ const std::vector<std::string> kKexAlgorithms = {
     "diffie-hellman-group14-sha256",
     "diffie-hellman-group16-sha512",
     "diffie-hellman-group18-sha512",
+    "sntrup761x25519-sha512@openssh.com",
 };
 
 const std::vector<std::string> kHostKeyAlgorithms = {

@@ -13,8 +13,10 @@ using Clock = std::chrono::steady_clock;
 constexpr int kStartAttempts = 5;
 }  // namespace
 
-SshServer::SshServer(std::string name, const std::string& temp_prefix)
-    : dir_(temp_prefix), name_(std::move(name)) {
+SshServer::SshServer(std::string name, const std::string& temp_prefix,
+                     const std::filesystem::path& temp_parent)
+    : dir_(temp_prefix, temp_parent.empty() ? std::filesystem::temp_directory_path() : temp_parent),
+      name_(std::move(name)) {
   std::filesystem::permissions(dir_.path(), std::filesystem::perms(0755),
                                std::filesystem::perm_options::replace);
   known_hosts_file_ = dir_.path() / "known_hosts";

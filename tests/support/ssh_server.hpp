@@ -59,7 +59,10 @@ class SshServer {
   void stop();
 
  protected:
-  SshServer(std::string name, const std::string& temp_prefix);
+  // The temporary directory is made in temp_parent, or in the system temp
+  // dir when it is empty.
+  SshServer(std::string name, const std::string& temp_prefix,
+            const std::filesystem::path& temp_parent = {});
 
   // Starts the server made by make_argv(port) on a free port and waits up to
   // `timeout` until this very process listens on it (then checks that the

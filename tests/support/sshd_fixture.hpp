@@ -15,6 +15,13 @@
 //   Subsystem sftp /usr/lib/openssh/sftp-server, PidFile <temp>,
 //   LogLevel <log_level, DEBUG3 by default>
 //
+// With OpenSshServerOptions::root, the sshd of another Debian root directory
+// runs instead (tests/support/openssh10_fixture.hpp: OpenSSH 10), as
+// `chroot ROOT /usr/sbin/sshd ...`; the fixture's directory is then made in
+// ROOT/tmp and the config names its files as sshd sees them, without the ROOT
+// prefix. The chroot shares the host's network, so the port is on the host's
+// loopback; nothing is mounted (sshd needs no /proc).
+//
 // The log goes to a file with -E rather than to stderr with -e: with -e,
 // sshd's per-session processes print debug lines on the session's stderr,
 // where the SSH client would receive them as remote output.
@@ -40,6 +47,9 @@ struct OpenSshServerOptions {
   std::vector<std::string> extra_config;
   std::string log_level = "DEBUG3";
   std::chrono::milliseconds start_timeout = std::chrono::seconds(20);
+  // A root directory whose /usr/sbin/sshd runs chrooted into it; empty: the
+  // host's sshd.
+  std::filesystem::path root;
 };
 
 class OpenSshServer : public SshServer {
@@ -56,8 +66,14 @@ class OpenSshServer : public SshServer {
   const KeyPair& host_key(KeyType type) const;
   const std::filesystem::path& config_file() const { return config_file_; }
   const std::filesystem::path& authorized_keys_file() const { return authorized_keys_file_; }
+  // The root sshd runs in (OpenSshServerOptions::root); empty for the host's.
+  const std::filesystem::path& root() const { return root_; }
+  // How sshd (and the sessions it runs) name a file of the host under root():
+  // "/tmp/x" for ROOT/tmp/x. The path itself when there is no root.
+  std::filesystem::path path_in_root(const std::filesystem::path& host_path) const;
 
  private:
+  std::filesystem::path root_;
   std::vector<KeyPair> host_keys_;
   std::filesystem::path config_file_;
   std::filesystem::path authorized_keys_file_;

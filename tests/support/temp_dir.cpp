@@ -6,18 +6,20 @@
 
 namespace testing_support {
 
-TempDir::TempDir(const std::string& prefix) {
+TempDir::TempDir(const std::string& prefix)
+    : TempDir(prefix, std::filesystem::temp_directory_path()) {}
+
+TempDir::TempDir(const std::string& prefix, const std::filesystem::path& parent) {
   std::random_device device;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate =
-        std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(device()));
+    auto candidate = parent / (prefix + "-" + std::to_string(device()));
     std::error_code error;
     if (std::filesystem::create_directory(candidate, error)) {
       path_ = candidate;
       return;
     }
   }
-  throw std::runtime_error("cannot create a temporary directory");
+  throw std::runtime_error("cannot create a temporary directory in " + parent.string());
 }
 
 TempDir::~TempDir() {
