@@ -10,10 +10,10 @@
 // below starts one sshd and runs a group of connections against it (one
 // `echo ok` each), checking in the sshd log that the intended algorithms
 // were really negotiated:
-//   HostKeyMatrix     6 host key algorithms (server-restricted) x 8 KEX  =  48
-//   KexCipherMatrix   8 KEX x 15 cipher/MAC pairs (client-chosen)        = 120
-//   ServerRestricted  18 servers each allowing one KEX, cipher or MAC,
-//                     the client using its defaults                      =  18
+//   HostKeyMatrix     6 host key algorithms (server-restricted) x 9 KEX  =  54
+//   KexCipherMatrix   9 KEX x 15 cipher/MAC pairs (client-chosen)        = 135
+//   ServerRestricted  19 servers each allowing one KEX, cipher or MAC,
+//                     the client using its defaults                      =  19
 // With LIMACTL_TEST_CLIENT=openssh every test here must pass with OpenSSH's
 // own client (that is how the tests themselves are checked).
 
