@@ -39,6 +39,11 @@ constexpr auto kPidFileTimeout = std::chrono::seconds(30);
 constexpr auto kQemuImgTimeout = std::chrono::seconds(120);
 constexpr auto kQmpTimeout = std::chrono::seconds(10);
 constexpr auto kKillTimeout = std::chrono::seconds(10);
+// A guest under KVM that has printed nothing at all on its console by then
+// is taken as one KVM cannot run: some nested virtualisation passes the
+// accelerator probe (real mode) and then hangs the kernel's switch to long
+// mode without a word. A working KVM guest's kernel speaks within seconds.
+constexpr auto kSilentKvmGuestLimit = std::chrono::seconds(30);
 // sockaddr_un's sun_path holds 108 bytes on Linux, 104 on the BSDs.
 constexpr std::size_t kMaxUnixSocketPath = 100;
 constexpr std::size_t kMaxSerialRead = 1 << 20;
@@ -334,8 +339,12 @@ std::string read_new_bytes(const fs::path& file, std::uint64_t& offset) {
   return bytes;
 }
 
-void follow_boot(const InstancePaths& paths, int pid, std::chrono::seconds timeout,
-                 const InstanceReporter& reporter) {
+// Follows serial.log until the boot script reports. Returns false only when
+// `silence_limit` is given and the console stayed empty that long (the
+// caller decides what to do with QEMU then); failures are exceptions.
+bool follow_boot(const InstancePaths& paths, int pid, std::chrono::seconds timeout,
+                 const InstanceReporter& reporter,
+                 std::optional<std::chrono::seconds> silence_limit = std::nullopt) {
   const auto started = std::chrono::steady_clock::now();
   const auto deadline = started + timeout;
   const std::string still_running = "; the VM is still running (`limactl stop " + paths.name() +
@@ -354,10 +363,14 @@ void follow_boot(const InstancePaths& paths, int pid, std::chrono::seconds timeo
         throw InstanceStartError("the guest's boot failed: " + event.message + still_running);
       }
       report(reporter, line);
-      if (event.kind == BootEvent::Kind::Ready) return;
+      if (event.kind == BootEvent::Kind::Ready) return true;
     }
     if (auto exit = platform::poll_child_exit(pid)) {
       throw InstanceStartError(qemu_exit_message(paths, *exit));
+    }
+    if (silence_limit && offset == 0 &&
+        std::chrono::steady_clock::now() - started > *silence_limit) {
+      return false;
     }
     if (std::chrono::steady_clock::now() > deadline) {
       throw InstanceStartError("the guest did not finish booting within " +
@@ -488,29 +501,60 @@ StartedInstance start_instance(const LimaHome& home, const InstancePaths& paths,
   launch.serial_log = paths.serial_log().string();
   launch.qmp = QmpUnixSocket{paths.qmp_socket().string()};
   launch.pid_file = paths.qemu_pid().string();
-  const std::vector<std::string> argv = qemu_arguments(launch);
-  std::string command_line;
-  for (const std::string& argument : argv)
-    command_line += (command_line.empty() ? "" : " ") + argument;
-  logger()->debug("QEMU command line: {}", command_line);
 
   // Each start's console from its beginning; the previous one is kept.
   std::error_code error;
   if (fs::exists(paths.serial_log(), error)) {
     fs::rename(paths.serial_log(), paths.serial_log().string() + ".1", error);
   }
-  remove_quietly(paths.qemu_log());
-  remove_quietly(paths.qmp_socket());
+  auto start_qemu = [&] {
+    const std::vector<std::string> argv = qemu_arguments(launch);
+    std::string command_line;
+    for (const std::string& argument : argv)
+      command_line += (command_line.empty() ? "" : " ") + argument;
+    logger()->debug("QEMU command line: {}", command_line);
+    remove_quietly(paths.serial_log());
+    remove_quietly(paths.qemu_log());
+    remove_quietly(paths.qmp_socket());
+    auto pid = platform::start_detached(argv, paths.qemu_log());
+    if (!pid) throw InstanceStartError(pid.error().message);
+    report(reporter, "QEMU started (pid " + std::to_string(*pid) + ", " +
+                         std::string(accelerator_name(launch.accelerator)) +
+                         ", SSH on 127.0.0.1:" + std::to_string(ssh_port) +
+                         "); following the boot in " + paths.serial_log().string());
+    wait_for_pid_file(paths, *pid);
+    return *pid;
+  };
 
-  auto pid = platform::start_detached(argv, paths.qemu_log());
-  if (!pid) throw InstanceStartError(pid.error().message);
-  report(reporter, "QEMU started (pid " + std::to_string(*pid) + ", " +
-                       std::string(accelerator_name(accelerator.accelerator)) +
-                       ", SSH on 127.0.0.1:" + std::to_string(ssh_port) +
-                       "); following the boot in " + paths.serial_log().string());
-  wait_for_pid_file(paths, *pid);
-  follow_boot(paths, *pid, options.boot_timeout, reporter);
-  return {*pid, ssh_port, accelerator.accelerator};
+  int pid = start_qemu();
+  const bool kvm = launch.accelerator == Accelerator::Kvm;
+  if (!follow_boot(paths, pid, options.boot_timeout, reporter,
+                   kvm ? std::optional(kSilentKvmGuestLimit) : std::nullopt)) {
+    report(reporter, "the guest printed nothing on its console within " +
+                         std::to_string(kSilentKvmGuestLimit.count()) +
+                         " s under KVM: KVM cannot run it here (nested virtualisation?); "
+                         "restarting it with TCG, which is slower");
+    std::string kill_error;
+    if (!platform::kill_process(pid, kill_error) && platform::process_is_running(pid)) {
+      throw InstanceStartError("cannot kill QEMU (pid " + std::to_string(pid) + "): " + kill_error);
+    }
+    // QEMU is our child here: reaped, not merely signalled, or it lingers
+    // as a zombie that still counts as running.
+    const auto kill_deadline = std::chrono::steady_clock::now() + kKillTimeout;
+    while (!platform::poll_child_exit(pid) && platform::process_is_running(pid)) {
+      if (std::chrono::steady_clock::now() > kill_deadline) {
+        throw InstanceStartError("QEMU (pid " + std::to_string(pid) +
+                                 ") is still running after a kill");
+      }
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    remove_quietly(paths.qemu_pid());
+    launch.accelerator = Accelerator::Tcg;
+    launch.cpu_model.clear();
+    pid = start_qemu();
+    follow_boot(paths, pid, options.boot_timeout, reporter);
+  }
+  return {pid, ssh_port, launch.accelerator};
 }
 
 void stop_instance(const InstancePaths& paths, const StopOptions& options,
