@@ -213,4 +213,17 @@ void ClientConnectionCallbacks::banner(std::string_view text) {
   if (options_.log_level >= ssh::config::LogLevel::Info) std::cerr << text;
 }
 
+std::optional<ssh::hostkeys::KnownHostKeys>
+ClientConnectionCallbacks::known_host_keys_for_update() {
+  return ssh::config::known_host_keys_for_update(host_key_policy_, options_.hostname,
+                                                 options_.port);
+}
+
+void ClientConnectionCallbacks::update_known_host_keys(
+    const std::vector<ssh::keys::PublicKey>& added, const std::vector<ssh::Bytes>& removed) {
+  // Failures are logged where they happen; the session goes on regardless.
+  (void)ssh::config::apply_host_key_update(host_key_policy_, options_.hostname, options_.port,
+                                           added, removed);
+}
+
 }  // namespace cli
