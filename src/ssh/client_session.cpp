@@ -164,18 +164,18 @@ Status ClientSession::on_host_keys_announced(const connection::GlobalRequest& re
   return connection_.send_global_request(
       connection::HostKeysProveRequest::kType, true, connection::encode_to_bytes(prove),
       [this, shared_plan](bool success, ByteView data) {
-        const auto log = host_keys_logger();
+        const auto reply_log = host_keys_logger();
         if (!success) {
-          log->debug("host key update abandoned: the server did not prove its keys");
+          reply_log->debug("host key update abandoned: the server did not prove its keys");
           return;
         }
         auto verified = hostkeys::verify_proofs(*shared_plan, data, transport_.session_id(),
                                                 transport_.algorithms().host_key);
         if (!verified) {
-          log->debug("{}", verified.error().message);
+          reply_log->debug("{}", verified.error().message);
           return;
         }
-        log->debug("server proved {} new host keys", shared_plan->to_prove.size());
+        reply_log->debug("server proved {} new host keys", shared_plan->to_prove.size());
         callbacks_.update_known_host_keys(shared_plan->to_prove, shared_plan->to_remove);
       });
 }
