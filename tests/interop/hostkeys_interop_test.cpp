@@ -43,7 +43,10 @@ TEST(HostKeysInterop, OurClientLearnsTheSecondHostKeyOfOpenSshd) {
   const auto ecdsa = server.host_key(KeyType::kEcdsaP256).public_line;
   // A key the server no longer has, and another host's line that must stay.
   const auto retired = generate_openssh_key(scratch.path() / "retired", KeyType::kEd25519);
-  const auto other_host_line = "other.example " + public_key_without_comment(retired.public_line);
+  // (OpenSSH skips the whole update when a key to remove is also another
+  // host's, and so do we: the other host has a key of its own here.)
+  const auto other = generate_openssh_key(scratch.path() / "other", KeyType::kEd25519);
+  const auto other_host_line = "other.example " + public_key_without_comment(other.public_line);
   const auto known_hosts = scratch.path() / "known_hosts";
   write_file(known_hosts,
              "# comment stays\n" + server.known_hosts_line(ed25519) + "\n" + other_host_line +
@@ -64,7 +67,7 @@ TEST(HostKeysInterop, OurClientLearnsTheSecondHostKeyOfOpenSshd) {
 
   const auto found = keygen_find(server.known_hosts_name(), known_hosts);
   EXPECT_NE(found.find(key_base64(ed25519)), std::string::npos) << found;
-  EXPECT_NE(found.find(key_base64(ecdsa)), std::string::npos) << found;
+  EXPECT_NE(found.find(key_base64(ecdsa)), std::string::npos) << found << result.err;
   EXPECT_EQ(found.find(key_base64(retired.public_line)), std::string::npos) << found;
   const auto text = read_file(known_hosts);
   EXPECT_EQ(text.rfind("# comment stays\n", 0), 0U) << text;

@@ -123,6 +123,21 @@ TEST(HostKeysPlan, KnownKeysThatMayNotBeRemovedStay) {
   EXPECT_TRUE(plan->changes_nothing());
 }
 
+TEST(HostKeysPlan, RemovingAKeyOtherHostsShareIgnoresTheUpdate) {
+  const HostKeysAnnouncement announcement{{ed25519_blob(), ecdsa_blob()}};
+  KnownHostKeys known;
+  known.known = {ed25519_blob(), old_key().public_key().blob()};
+  known.removable = {old_key().public_key().blob()};
+  known.also_for_other_hosts = {old_key().public_key().blob()};
+  const auto plan = hostkeys::plan_update(announcement, known, {});
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().message.find("other hosts"), std::string::npos);
+  // A shared key that stays is no reason to skip.
+  known.removable = {ed25519_blob()};
+  known.also_for_other_hosts = {ed25519_blob()};
+  EXPECT_TRUE(hostkeys::plan_update(announcement, known, {}));
+}
+
 TEST(HostKeysPlan, UnparseableBlobsAreSkipped) {
   Bytes unknown_type;
   wire::Writer(unknown_type).string("ssh-dss-from-the-future");
@@ -623,6 +638,12 @@ TEST(HostKeysKnownHosts, KnownKeysForUpdateSeparateWhatMayBeRemoved) {
   EXPECT_EQ(keys.known, (std::vector<Bytes>{old_public.blob(), ed25519.blob(), ecdsa.blob()}));
   EXPECT_EQ(keys.removable, std::vector<Bytes>{old_public.blob()});
   EXPECT_EQ(keys.revoked, std::vector<Bytes>{rsa.blob()});
+  EXPECT_TRUE(keys.also_for_other_hosts.empty());
+
+  known_hosts.load_text("other.example " + old_public.to_openssh_line() + "\n", "/home/u/x");
+  const auto shared =
+      config::known_host_keys_for_update(known_hosts, "vm", "/home/u/.ssh/known_hosts");
+  EXPECT_EQ(shared.also_for_other_hosts, std::vector<Bytes>{old_public.blob()});
 }
 
 TEST(HostKeysOptions, UpdateHostKeysIsOffUnlessYes) {

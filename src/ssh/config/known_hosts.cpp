@@ -432,6 +432,12 @@ hostkeys::KnownHostKeys known_host_keys_for_update(const KnownHosts& known_hosts
                                 !(entry.file == user_file && written_for_exactly(entry, lowered));
                        });
   });
+  for (const auto& entry : known_hosts.entries()) {
+    if (entry.marker == KnownHostMarker::None && holds_blob(result.removable, entry.key_blob) &&
+        !entry.matches_name(lowered) && !holds_blob(result.also_for_other_hosts, entry.key_blob)) {
+      result.also_for_other_hosts.push_back(entry.key_blob);
+    }
+  }
   return result;
 }
 

@@ -145,7 +145,8 @@ Result<KnownHostsHashing> hash_known_hosts_file(const std::filesystem::path& fil
 // What the loaded files hold for host `name` (known_hosts_name() or a
 // HostKeyAlias): keys on unmarked lines (known), @revoked ones, and the keys
 // an update may delete: those on lines of `user_file` written for exactly
-// this host (its one plain name, or a hash of it) and recorded nowhere else.
+// this host (its one plain name, or a hash of it) and recorded nowhere else
+// for it, and which of those lines for other hosts hold too.
 hostkeys::KnownHostKeys known_host_keys_for_update(const KnownHosts& known_hosts,
                                                    std::string_view name,
                                                    std::string_view user_file);

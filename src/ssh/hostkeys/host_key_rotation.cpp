@@ -167,6 +167,11 @@ Result<HostKeyUpdatePlan> plan_update(const connection::HostKeysAnnouncement& an
     if (!keys::PublicKey::from_blob(blob)) continue;  // only keys we understand, like OpenSSH
     plan.to_remove.push_back(blob);
   }
+  for (const auto& blob : plan.to_remove) {
+    if (contains(known_keys.also_for_other_hosts, blob)) {
+      return ignored("a host key to remove is also recorded for other hosts");
+    }
+  }
   return plan;
 }
 

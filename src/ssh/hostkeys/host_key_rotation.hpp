@@ -60,6 +60,10 @@ struct KnownHostKeys {
   std::vector<Bytes> removable;
   // Keys marked @revoked for the host: never added.
   std::vector<Bytes> revoked;
+  // Removable keys that lines for other hosts also hold. Like OpenSSH, an
+  // update that would remove one of these is skipped whole: a key shared
+  // with another name is not this server's to retire.
+  std::vector<Bytes> also_for_other_hosts;
 };
 
 struct HostKeyUpdatePlan {
@@ -80,8 +84,9 @@ struct HostKeyUpdatePlan {
 };
 
 // Errors mean "ignore the announcement": more than limits::
-// kMaxHostKeysAnnounced keys, the same key twice, or no usable key at all
-// (removing every known key would leave the host unverifiable).
+// kMaxHostKeysAnnounced keys, the same key twice, no usable key at all
+// (removing every known key would leave the host unverifiable), or a key to
+// remove that other hosts' lines hold too.
 // `accepted_algorithms` is the client's host key algorithm list (empty: any
 // we support); an RSA key is usable when rsa-sha2-256 or rsa-sha2-512 is in it.
 Result<HostKeyUpdatePlan> plan_update(const connection::HostKeysAnnouncement& announcement,
