@@ -177,7 +177,16 @@ ssh::Status ClientConnectionCallbacks::verify_host_key(const ssh::keys::PublicKe
   if (!decision.accepted) {
     return ssh::Error{ssh::DisconnectReason::HostKeyNotVerifiable, decision.reason};
   }
-  if (decision.key_changed) std::cerr << "WARNING: " << decision.reason << "\n";
+  if (decision.key_changed) {
+    std::cerr << "WARNING: " << decision.reason << "\n";
+    // A server we could not verify must not rewrite known_hosts (OpenSSH
+    // turns UpdateHostKeys off here too).
+    if (host_key_policy_.update_host_keys) {
+      host_key_policy_.update_host_keys = false;
+      ssh::log::get("hostkeys")
+          ->warn("UpdateHostKeys is disabled because the host key is not trusted.");
+    }
+  }
   if (!decision.added_to.empty() && options_.log_level >= ssh::config::LogLevel::Info) {
     std::cerr << "Warning: Permanently added '"
               << ssh::config::known_hosts_name(options_.hostname, options_.port) << "' ("

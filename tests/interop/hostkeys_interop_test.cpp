@@ -81,6 +81,31 @@ TEST(HostKeysInterop, OurClientLearnsTheSecondHostKeyOfOpenSshd) {
   EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
+TEST(HostKeysInterop, AServerWithAChangedKeyRewritesNothing) {
+  OpenSshServerOptions options;
+  options.host_keys = {KeyType::kEd25519, KeyType::kEcdsaP256};
+  OpenSshServer server(options);
+  TempDir scratch("hostkeys-changed");
+  // known_hosts holds another key for the host: with StrictHostKeyChecking=no
+  // the connection goes on, but the server is not trusted to retire keys.
+  const auto recorded = generate_openssh_key(scratch.path() / "recorded", KeyType::kEd25519);
+  const auto known_hosts = scratch.path() / "known_hosts";
+  const auto text = server.known_hosts_line(recorded.public_line) + "\n";
+  write_file(known_hosts, text, std::filesystem::perms(0600));
+
+  SshCall call;
+  call.known_hosts = known_hosts;
+  call.strict_host_key_checking = "no";
+  call.options = {"-o", "UpdateHostKeys=yes", "-o",
+                  "HostKeyAlgorithms=ssh-ed25519,ecdsa-sha2-nistp256"};
+  const auto result = run_ssh(server, "sleep 1", call);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  if (!client_is_openssh()) {
+    EXPECT_NE(result.err.find("UpdateHostKeys is disabled"), std::string::npos) << result.err;
+  }
+  EXPECT_EQ(read_file(known_hosts), text);
+}
+
 TEST(HostKeysInterop, OpenSshClientLearnsTheSecondHostKeyOfLimactlSshd) {
   LimactlSshServerOptions options;
   options.host_keys = {KeyType::kEd25519, KeyType::kEcdsaP256};
