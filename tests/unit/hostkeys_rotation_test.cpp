@@ -10,6 +10,7 @@
 
 #include <cctype>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -478,6 +479,51 @@ TEST_F(HostKeysSession, ClientLearnsProvedKeysAndForgetsOldOnes) {
   EXPECT_EQ(client_callbacks_.added_keys[0].blob(), ecdsa_blob());
   EXPECT_EQ(client_callbacks_.added_keys[1].blob(), rsa_blob());
   EXPECT_EQ(client_callbacks_.removed_keys, std::vector<Bytes>{old_key().public_key().blob()});
+}
+
+TEST_F(HostKeysSession, ServerProvesOncePerConnection) {
+  make({cached_host_key("ssh-ed25519"), cached_host_key("ecdsa-sha2-nistp256")});
+  pump();
+  ASSERT_TRUE(client_->authenticated());
+  std::vector<bool> outcomes;
+  const auto ask = [&](const std::vector<Bytes>& blobs) {
+    ASSERT_TRUE(client_->connection()
+                    .send_global_request(
+                        HostKeysProveRequest::kType, true,
+                        connection::encode_to_bytes(HostKeysProveRequest{blobs}),
+                        [&](bool success, ByteView data) {
+                          outcomes.push_back(success);
+                          if (!success) return;
+                          hostkeys::HostKeyUpdatePlan plan;
+                          plan.to_prove = {cached_host_key("ecdsa-sha2-nistp256").public_key()};
+                          EXPECT_TRUE(hostkeys::verify_proofs(plan, data,
+                                                              client_->transport().session_id(),
+                                                              "ssh-ed25519")
+                                          .ok());
+                        })
+                    .ok());
+    pump();
+  };
+  ask({ecdsa_blob()});
+  ask({ecdsa_blob()});
+  EXPECT_EQ(outcomes, (std::vector<bool>{true, false}));
+  EXPECT_FALSE(server_->closed());
+}
+
+TEST_F(HostKeysSession, ServerRefusesToProveKeysItLacks) {
+  make({cached_host_key("ssh-ed25519")});
+  pump();
+  ASSERT_TRUE(client_->authenticated());
+  std::optional<bool> outcome;
+  ASSERT_TRUE(
+      client_->connection()
+          .send_global_request(HostKeysProveRequest::kType, true,
+                               connection::encode_to_bytes(HostKeysProveRequest{{rsa_blob()}}),
+                               [&](bool success, ByteView) { outcome = success; })
+          .ok());
+  pump();
+  ASSERT_TRUE(outcome);
+  EXPECT_FALSE(*outcome);
 }
 
 TEST_F(HostKeysSession, UpdateHostKeysOffAsksForNoProof) {
