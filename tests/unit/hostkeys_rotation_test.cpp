@@ -5,7 +5,6 @@
 // announcement before authentication) through real sessions in memory, and
 // the known_hosts rewrite.
 #include <botan/auto_rng.h>
-#include <botan/base64.h>
 #include <gtest/gtest.h>
 
 #include <cctype>
