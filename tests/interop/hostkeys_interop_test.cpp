@@ -81,6 +81,28 @@ TEST(HostKeysInterop, OurClientLearnsTheSecondHostKeyOfOpenSshd) {
   EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
+// sshd proves an RSA key with an rsa-sha2 algorithm after an ed25519 key
+// exchange; the client must accept that (and nothing with SHA-1).
+TEST(HostKeysInterop, OurClientLearnsAnRsaKeyAfterAnEd25519KeyExchange) {
+  OpenSshServerOptions options;
+  options.host_keys = {KeyType::kEd25519, KeyType::kRsa};
+  OpenSshServer server(options);
+  TempDir scratch("hostkeys-rsa");
+  const auto ed25519 = server.host_key(KeyType::kEd25519).public_line;
+  const auto rsa = server.host_key(KeyType::kRsa).public_line;
+  const auto known_hosts = scratch.path() / "known_hosts";
+  write_file(known_hosts, server.known_hosts_line(ed25519) + "\n", std::filesystem::perms(0600));
+
+  SshCall call;
+  call.known_hosts = known_hosts;
+  call.options = {"-v", "-o", "UpdateHostKeys=yes", "-o",
+                  "HostKeyAlgorithms=ssh-ed25519,rsa-sha2-512,rsa-sha2-256"};
+  const auto result = run_ssh(server, "sleep 1", call);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto found = keygen_find(server.known_hosts_name(), known_hosts);
+  EXPECT_NE(found.find(key_base64(rsa)), std::string::npos) << found << result.err;
+}
+
 TEST(HostKeysInterop, AServerWithAChangedKeyRewritesNothing) {
   OpenSshServerOptions options;
   options.host_keys = {KeyType::kEd25519, KeyType::kEcdsaP256};
