@@ -177,7 +177,16 @@ ssh::Status ClientConnectionCallbacks::verify_host_key(const ssh::keys::PublicKe
   if (!decision.accepted) {
     return ssh::Error{ssh::DisconnectReason::HostKeyNotVerifiable, decision.reason};
   }
-  if (decision.key_changed) std::cerr << "WARNING: " << decision.reason << "\n";
+  if (decision.key_changed) {
+    std::cerr << "WARNING: " << decision.reason << "\n";
+    // A server we could not verify must not rewrite known_hosts (OpenSSH
+    // turns UpdateHostKeys off here too).
+    if (host_key_policy_.update_host_keys) {
+      host_key_policy_.update_host_keys = false;
+      ssh::log::get("hostkeys")
+          ->warn("UpdateHostKeys is disabled because the host key is not trusted.");
+    }
+  }
   if (!decision.added_to.empty() && options_.log_level >= ssh::config::LogLevel::Info) {
     std::cerr << "Warning: Permanently added '"
               << ssh::config::known_hosts_name(options_.hostname, options_.port) << "' ("
@@ -211,6 +220,19 @@ std::optional<std::vector<std::string>> ClientConnectionCallbacks::keyboard_inte
 
 void ClientConnectionCallbacks::banner(std::string_view text) {
   if (options_.log_level >= ssh::config::LogLevel::Info) std::cerr << text;
+}
+
+std::optional<ssh::hostkeys::KnownHostKeys>
+ClientConnectionCallbacks::known_host_keys_for_update() {
+  return ssh::config::known_host_keys_for_update(host_key_policy_, options_.hostname,
+                                                 options_.port);
+}
+
+void ClientConnectionCallbacks::update_known_host_keys(
+    const std::vector<ssh::keys::PublicKey>& added, const std::vector<ssh::Bytes>& removed) {
+  // Failures are logged where they happen; the session goes on regardless.
+  (void)ssh::config::apply_host_key_update(host_key_policy_, options_.hostname, options_.port,
+                                           added, removed);
 }
 
 }  // namespace cli

@@ -78,6 +78,9 @@ class ClientConnectionCallbacks : public ssh::ClientSessionCallbacks {
   std::optional<std::vector<std::string>> keyboard_interactive(
       const ssh::auth::UserauthInfoRequest& request) override;
   void banner(std::string_view text) override;
+  std::optional<ssh::hostkeys::KnownHostKeys> known_host_keys_for_update() override;
+  void update_known_host_keys(const std::vector<ssh::keys::PublicKey>& added,
+                              const std::vector<ssh::Bytes>& removed) override;
 
  protected:
   const ssh::config::ClientOptions& options_;

@@ -11,6 +11,11 @@ std::shared_ptr<spdlog::logger> logger() {
   return instance;
 }
 
+std::shared_ptr<spdlog::logger> host_keys_logger() {
+  static const auto instance = log::get("hostkeys");
+  return instance;
+}
+
 }  // namespace
 
 ClientSession::ClientSession(ClientSessionConfig config, ClientSessionCallbacks& callbacks,
@@ -81,6 +86,17 @@ void ClientSession::on_key_exchange_complete(const transport::NegotiatedAlgorith
 
 Status ClientSession::on_transport_payload(ByteView payload) {
   const std::uint8_t type = payload[0];
+  if (type == wire::number(wire::MessageNumber::GlobalRequest)) {
+    if (auto request = connection::GlobalRequest::decode(payload);
+        request && request->name == connection::HostKeysAnnouncement::kType) {
+      if (!auth_.succeeded()) {
+        // Only keys announced over an authenticated connection mean anything.
+        host_keys_logger()->debug("ignoring {} before authentication", request->name);
+        return {};
+      }
+      return on_host_keys_announced(*request);
+    }
+  }
   if (!auth_.succeeded()) {
     if (type == wire::number(wire::MessageNumber::ServiceAccept) ||
         type == wire::number(wire::MessageNumber::ExtInfo) || wire::is_userauth_message(type)) {
@@ -103,6 +119,65 @@ Status ClientSession::on_transport_payload(ByteView payload) {
     return {};
   }
   return protocol_error("unexpected message " + std::to_string(type));
+}
+
+Status ClientSession::on_host_keys_announced(const connection::GlobalRequest& request) {
+  const auto log = host_keys_logger();
+  if (request.want_reply) {
+    if (auto sent =
+            transport_.send_payload(connection::encode_to_bytes(connection::RequestFailure{}));
+        !sent) {
+      return sent;
+    }
+  }
+  if (host_keys_announced_) {
+    log->debug("ignoring a second host key announcement");
+    return {};
+  }
+  host_keys_announced_ = true;
+  auto known = callbacks_.known_host_keys_for_update();
+  if (!known) {
+    log->debug("server announced its host keys; UpdateHostKeys is off");
+    return {};
+  }
+  const auto announcement = connection::HostKeysAnnouncement::decode(request.data);
+  if (!announcement) {
+    log->debug("host key update ignored: malformed announcement");
+    return {};
+  }
+  auto plan = hostkeys::plan_update(*announcement, *known, config_.transport.policy.host_key);
+  if (!plan) {
+    log->debug("{}", plan.error().message);
+    return {};
+  }
+  log->debug("{}", plan->summary());
+  if (plan->changes_nothing()) return {};
+  if (plan->to_prove.empty()) {
+    callbacks_.update_known_host_keys({}, plan->to_remove);
+    return {};
+  }
+
+  connection::HostKeysProveRequest prove;
+  for (const auto& key : plan->to_prove) prove.host_keys.push_back(key.blob());
+  log->debug("asking the server to prove {} host keys", prove.host_keys.size());
+  auto shared_plan = std::make_shared<hostkeys::HostKeyUpdatePlan>(std::move(*plan));
+  return connection_.send_global_request(
+      connection::HostKeysProveRequest::kType, true, connection::encode_to_bytes(prove),
+      [this, shared_plan](bool success, ByteView data) {
+        const auto reply_log = host_keys_logger();
+        if (!success) {
+          reply_log->debug("host key update abandoned: the server did not prove its keys");
+          return;
+        }
+        auto verified = hostkeys::verify_proofs(*shared_plan, data, transport_.session_id(),
+                                                transport_.algorithms().host_key);
+        if (!verified) {
+          reply_log->debug("{}", verified.error().message);
+          return;
+        }
+        reply_log->debug("server proved {} new host keys", shared_plan->to_prove.size());
+        callbacks_.update_known_host_keys(shared_plan->to_prove, shared_plan->to_remove);
+      });
 }
 
 std::optional<ClientSession::TimePoint> ClientSession::next_timeout() const {

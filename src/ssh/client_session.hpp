@@ -12,6 +12,7 @@
 #include "ssh/auth/client_auth.hpp"
 #include "ssh/common.hpp"
 #include "ssh/connection/connection.hpp"
+#include "ssh/hostkeys/host_key_rotation.hpp"
 #include "ssh/transport/transport.hpp"
 
 namespace ssh {
@@ -31,6 +32,18 @@ class ClientSessionCallbacks : public auth::ClientAuthCallbacks {
                                  std::string_view signature_algorithm) = 0;
   // Authentication succeeded: channels may be opened now.
   virtual void on_authenticated() = 0;
+
+  // Host key rotation (UpdateHostKeys). Asked once, when the server
+  // announces its host keys after authentication: what known_hosts holds for
+  // the host, or nullopt (the default) to leave known_hosts alone.
+  virtual std::optional<hostkeys::KnownHostKeys> known_host_keys_for_update() {
+    return std::nullopt;
+  }
+  // The server proved it holds `added` (keys new to known_hosts) and no
+  // longer offers `removed` (blobs from KnownHostKeys::removable): record
+  // that. Not called when anything about the update was wrong.
+  virtual void update_known_host_keys(const std::vector<keys::PublicKey>& /*added*/,
+                                      const std::vector<Bytes>& /*removed*/) {}
 };
 
 class ClientSession : private transport::TransportCallbacks, private connection::PayloadSink {
@@ -73,6 +86,7 @@ class ClientSession : private transport::TransportCallbacks, private connection:
                                 bool first) override;
   Status send_payload(ByteView head, ByteView tail) override;
   Status fail(Error error);
+  Status on_host_keys_announced(const connection::GlobalRequest& request);
 
   ClientSessionConfig config_;
   ClientSessionCallbacks& callbacks_;
@@ -80,6 +94,8 @@ class ClientSession : private transport::TransportCallbacks, private connection:
   auth::ClientAuth auth_;
   connection::Connection connection_;
   bool auth_started_ = false;
+  // OpenSSH PROTOCOL 2.5: a server announces its host keys once.
+  bool host_keys_announced_ = false;
 
   TimePoint last_received_{};
   TimePoint last_keepalive_{};

@@ -125,6 +125,16 @@ inline constexpr std::size_t kMaxSocksHandshakeLength = 600;
 // tests: SocksHandshakeTest.NulTerminatedFieldLimitAtAndPast.
 inline constexpr std::size_t kMaxSocksNulTerminated = 256;
 
+// --- Host key rotation (OpenSSH PROTOCOL 2.5) ------------------------------------
+
+// Host keys a server may announce in hostkeys-00@openssh.com (and so the
+// most a client asks it to prove); an announcement with more is ignored as a
+// whole. OpenSSH's client sets no count (the packet bounds it) and its sshd
+// serves at most a few host key files; a real host has a handful of keys.
+// tests: HostKeysRotationTest.AnnouncementLimitAtAndPast,
+// ServerRefusesProveRequestPastLimit (hostkeys_rotation_test.cpp).
+inline constexpr std::size_t kMaxHostKeysAnnounced = 64;
+
 // --- SCP (legacy protocol) -----------------------------------------------------------
 
 // A record or message line, '\n' included.

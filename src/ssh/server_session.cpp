@@ -1,5 +1,6 @@
 #include "ssh/server_session.hpp"
 
+#include "ssh/hostkeys/host_key_rotation.hpp"
 #include "ssh/log.hpp"
 #include "ssh/wire/message_numbers.hpp"
 
@@ -17,6 +18,7 @@ ServerSession::ServerSession(ServerSessionConfig config, ServerSessionCallbacks&
                              Botan::RandomNumberGenerator& rng)
     : config_(std::move(config)),
       callbacks_(callbacks),
+      rng_(rng),
       transport_(
           [&] {
             auto transport_config = config_.transport;
@@ -92,12 +94,19 @@ Status ServerSession::on_transport_payload(ByteView payload) {
       if (auth_.succeeded()) {
         transport_.set_max_packet_length(limits::kMaxPacketLength);
         connection_.set_handler(callbacks_.on_authenticated(auth_.authenticated()));
+        return announce_host_keys();
       }
       return {};
     }
     if (type == wire::number(wire::MessageNumber::ExtInfo)) return {};
     return protocol_error("unexpected " + std::string(wire::message_name(type)) +
                           " before authentication completed");
+  }
+  if (type == wire::number(wire::MessageNumber::GlobalRequest) && config_.announce_host_keys) {
+    if (auto request = connection::GlobalRequest::decode(payload);
+        request && request->name == connection::HostKeysProveRequest::kType) {
+      return on_prove_host_keys(*request);
+    }
   }
   if (wire::is_connection_message(type) &&
       type <= wire::number(wire::MessageNumber::ChannelFailure)) {
@@ -107,6 +116,37 @@ Status ServerSession::on_transport_payload(ByteView payload) {
     return auth_.handle(payload);
   }
   return protocol_error("unexpected message " + std::to_string(type));
+}
+
+Status ServerSession::announce_host_keys() {
+  if (!config_.announce_host_keys || config_.transport.host_keys.empty()) return {};
+  const auto announcement = hostkeys::make_announcement(config_.transport.host_keys);
+  logger()->debug("announcing {} host keys", announcement.host_keys.size());
+  return connection_.send_global_request(connection::HostKeysAnnouncement::kType, false,
+                                         connection::encode_to_bytes(announcement));
+}
+
+Status ServerSession::on_prove_host_keys(const connection::GlobalRequest& request) {
+  auto answer = [&]() -> Result<connection::HostKeysProveReply> {
+    if (host_keys_proved_) {
+      return Error{DisconnectReason::ByApplication, "host keys were already proved"};
+    }
+    host_keys_proved_ = true;
+    const auto prove = connection::HostKeysProveRequest::decode(request.data);
+    if (!prove) return Error{DisconnectReason::ByApplication, "malformed prove request"};
+    return hostkeys::prove_host_keys(*prove, config_.transport.host_keys, transport_.session_id(),
+                                     transport_.algorithms().host_key, rng_);
+  }();
+  if (!answer) {
+    logger()->debug("refusing {}: {}", request.name, answer.error().message);
+  } else {
+    logger()->debug("proved {} host keys", answer->signatures.size());
+  }
+  if (!request.want_reply) return {};
+  if (!answer)
+    return transport_.send_payload(connection::encode_to_bytes(connection::RequestFailure{}));
+  return transport_.send_payload(connection::encode_to_bytes(
+      connection::RequestSuccess{connection::encode_to_bytes(*answer)}));
 }
 
 void ServerSession::note_channel_count(TimePoint now) {

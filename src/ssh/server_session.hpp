@@ -30,6 +30,10 @@ struct ServerSessionConfig {
   // this long (OpenSSH's UnusedConnectionTimeout); nullopt disables.
   std::optional<std::chrono::seconds> idle_timeout;
   std::size_t preauth_max_packet = limits::kMaxPreauthPacketLength;
+  // Announce every host key after authentication (hostkeys-00@openssh.com)
+  // and prove them on request, so that clients with UpdateHostKeys learn
+  // new keys before the old ones go (OpenSSH PROTOCOL 2.5).
+  bool announce_host_keys = true;
 };
 
 class ServerSessionCallbacks : public auth::ServerAuthCallbacks {
@@ -82,9 +86,12 @@ class ServerSession : private transport::TransportCallbacks, private connection:
   Status send_payload(ByteView head, ByteView tail) override;
   Status fail(Error error);
   void note_channel_count(TimePoint now);
+  Status announce_host_keys();
+  Status on_prove_host_keys(const connection::GlobalRequest& request);
 
   ServerSessionConfig config_;
   ServerSessionCallbacks& callbacks_;
+  Botan::RandomNumberGenerator& rng_;
   transport::Transport transport_;
   auth::ServerAuth auth_;
   connection::Connection connection_;
@@ -92,6 +99,9 @@ class ServerSession : private transport::TransportCallbacks, private connection:
   TimePoint started_at_{};
   // When the connection last had no channels (for the idle timeout).
   std::optional<TimePoint> unused_since_;
+  // A client asks for proofs once per connection (OpenSSH's does); more
+  // requests would only make us sign for nothing.
+  bool host_keys_proved_ = false;
 };
 
 }  // namespace ssh

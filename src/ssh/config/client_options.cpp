@@ -97,7 +97,6 @@ constexpr std::array kNotImplementedKeywords = {
     "tcpkeepalive",
     "tunnel",
     "tunneldevice",
-    "updatehostkeys",
     "usekeychain",
     "useprivilegedport",
     "useroaming",
@@ -412,6 +411,17 @@ ApplyResult apply_strict_host_key_checking(const OptionInput& input) {
   return assign_once(input, [&] { input.options.strict_host_key_checking = mode; });
 }
 
+ApplyResult apply_update_host_keys(const OptionInput& input) {
+  const std::string value = to_lower_ascii(single_argument(input));
+  bool update = false;
+  if (value == "yes" || value == "true") {
+    update = true;
+  } else if (value != "no" && value != "false" && value != "ask") {
+    fail(input, "bad value \"" + single_argument(input) + "\" (expected yes, no or ask)");
+  }
+  return assign_once(input, [&] { input.options.update_host_keys = update; });
+}
+
 ApplyResult apply_rekey_limit(const OptionInput& input) {
   if (input.arguments.size() > 2) {
     fail(input, "unexpected extra argument \"" + input.arguments[2] + "\"");
@@ -559,6 +569,7 @@ const std::vector<OptionHandler>& option_handlers() {
        [](const auto& in) { return set_file_list(in, &O::global_known_hosts_files); }},
       {"HashKnownHosts", [](const auto& in) { return set_flag(in, &O::hash_known_hosts); }},
       {"HostKeyAlias", [](const auto& in) { return set_optional_string(in, &O::host_key_alias); }},
+      {"UpdateHostKeys", apply_update_host_keys},
       {"PinnedHostKey", apply_pinned_host_key},
       {"RekeyLimit", apply_rekey_limit},
       {"ServerAliveInterval", apply_server_alive_interval},

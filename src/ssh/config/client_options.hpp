@@ -84,6 +84,12 @@ struct ClientOptions {
   std::vector<std::string> global_known_hosts_files = default_global_known_hosts_files();
   // HashKnownHosts: write hashed names when adding to known_hosts.
   bool hash_known_hosts = false;
+  // UpdateHostKeys: learn the host keys a server announces after
+  // authentication (and forget those it stopped offering) in the first
+  // UserKnownHostsFile, once the server proved it holds them. OpenSSH turns
+  // this on by default in some cases; we only do when asked. "ask" counts
+  // as no (there is no prompt for it).
+  bool update_host_keys = false;
   // HostKeyAlias: the name looked up in / written to known_hosts instead of
   // "[hostname]:port".
   std::optional<std::string> host_key_alias;

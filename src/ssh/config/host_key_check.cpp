@@ -1,5 +1,7 @@
 #include "ssh/config/host_key_check.hpp"
 
+#include <botan/auto_rng.h>
+
 #include <algorithm>
 
 #include "ssh/log.hpp"
@@ -90,6 +92,14 @@ std::string unknown_key_question(const std::string& name, const keys::PublicKey&
   return question;
 }
 
+// The name known_hosts records the host under: HostKeyAlias replaces
+// "[hostname]:port" entirely, port included.
+std::string known_hosts_name_for(const HostKeyPolicy& policy, std::string_view hostname,
+                                 std::uint16_t port) {
+  if (policy.host_key_alias) return known_hosts_name(*policy.host_key_alias, 22);
+  return known_hosts_name(hostname, port);
+}
+
 }  // namespace
 
 HostKeyPolicy HostKeyPolicy::from_options(const ClientOptions& options) {
@@ -99,6 +109,7 @@ HostKeyPolicy HostKeyPolicy::from_options(const ClientOptions& options) {
   policy.global_known_hosts_files = options.global_known_hosts_files;
   policy.pinned_fingerprints = options.pinned_host_key_fingerprints;
   policy.hash_known_hosts = options.hash_known_hosts;
+  policy.update_host_keys = options.update_host_keys;
   policy.host_key_alias = options.host_key_alias;
   policy.batch_mode = options.batch_mode;
   return policy;
@@ -174,6 +185,47 @@ HostKeyDecision check_host_key(const HostKeyPolicy& policy, std::string_view hos
     why += "; keys of other types are known for it";
   }
   return refuse(decision, why);
+}
+
+std::optional<hostkeys::KnownHostKeys> known_host_keys_for_update(const HostKeyPolicy& policy,
+                                                                  std::string_view hostname,
+                                                                  std::uint16_t port) {
+  if (!policy.update_host_keys) return std::nullopt;
+  if (!policy.pinned_fingerprints.empty() || policy.user_known_hosts_files.empty()) {
+    logger()->debug("UpdateHostKeys: not updating (pinned keys or no UserKnownHostsFile)");
+    return std::nullopt;
+  }
+  std::vector<std::string> files = policy.user_known_hosts_files;
+  files.insert(files.end(), policy.global_known_hosts_files.begin(),
+               policy.global_known_hosts_files.end());
+  const KnownHosts known_hosts = KnownHosts::load(files);
+  return config::known_host_keys_for_update(known_hosts,
+                                            known_hosts_name_for(policy, hostname, port),
+                                            policy.user_known_hosts_files.front());
+}
+
+Status apply_host_key_update(const HostKeyPolicy& policy, std::string_view hostname,
+                             std::uint16_t port, const std::vector<keys::PublicKey>& added,
+                             const std::vector<Bytes>& removed) {
+  if (policy.user_known_hosts_files.empty()) return {};
+  const std::string& file = policy.user_known_hosts_files.front();
+  const std::string name = known_hosts_name_for(policy, hostname, port);
+  Botan::AutoSeeded_RNG rng;
+  if (Status updated =
+          update_known_host_keys(file, name, added, removed, policy.hash_known_hosts, rng);
+      !updated) {
+    logger()->warn("UpdateHostKeys: cannot update {}: {}", file, updated.error().message);
+    return updated;
+  }
+  for (const auto& key : added) {
+    logger()->info("Learned new host key for {}: {} ({})", name, describe_key(key), file);
+  }
+  for (const auto& blob : removed) {
+    auto key = keys::PublicKey::from_blob(blob);
+    logger()->info("Removed old host key for {}: {} ({})", name,
+                   key ? describe_key(*key) : std::string("key of an unknown type"), file);
+  }
+  return {};
 }
 
 }  // namespace ssh::config

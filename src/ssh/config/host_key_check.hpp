@@ -39,6 +39,9 @@ struct HostKeyPolicy {
   // "SHA256:..." fingerprints; when not empty they alone decide.
   std::vector<std::string> pinned_fingerprints;
   bool hash_known_hosts = false;
+  // UpdateHostKeys=yes: record host keys the server proves after
+  // authentication (see ClientSessionCallbacks::known_host_keys_for_update).
+  bool update_host_keys = false;
   // Looked up and written instead of "[hostname]:port" when set.
   std::optional<std::string> host_key_alias;
   // BatchMode: never ask, even when a confirm callback exists.
@@ -69,5 +72,18 @@ struct HostKeyDecision {
 // port); they name the host in known_hosts unless policy.host_key_alias is set.
 HostKeyDecision check_host_key(const HostKeyPolicy& policy, std::string_view hostname,
                                std::uint16_t port, const keys::PublicKey& key);
+
+// UpdateHostKeys: what the known_hosts files hold for the host, for
+// hostkeys::plan_update(); nullopt when updating is off, keys are pinned or
+// there is no user known_hosts file to write.
+std::optional<hostkeys::KnownHostKeys> known_host_keys_for_update(const HostKeyPolicy& policy,
+                                                                  std::string_view hostname,
+                                                                  std::uint16_t port);
+
+// Records keys the server proved and forgets the ones it no longer offers,
+// in the first user known_hosts file, logging each key.
+Status apply_host_key_update(const HostKeyPolicy& policy, std::string_view hostname,
+                             std::uint16_t port, const std::vector<keys::PublicKey>& added,
+                             const std::vector<Bytes>& removed);
 
 }  // namespace ssh::config

@@ -335,18 +335,21 @@ Result<KnownHostsHashing> hash_known_hosts_text(std::string_view text, std::stri
   return result;
 }
 
-Result<KnownHostsHashing> hash_known_hosts_file(const std::filesystem::path& file,
-                                                Botan::RandomNumberGenerator& rng) {
+namespace {
+
+Result<std::string> read_whole_file(const std::filesystem::path& file) {
   std::ifstream stream(file, std::ios::binary);
   if (!stream) return io_error(file, "open", errno);
   std::ostringstream contents;
   contents << stream.rdbuf();
   if (stream.bad()) return io_error(file, "read", errno);
-  stream.close();
+  return contents.str();
+}
 
-  auto hashed = hash_known_hosts_text(contents.str(), file.string(), rng);
-  if (!hashed) return hashed;
-
+// Writes `text` to "<file>.tmp" with the file's permissions, keeps the
+// original as "<file>.old" (as ssh-keygen and ssh do) and renames the new
+// text into place, so that a reader never sees half a file.
+Status replace_keeping_backup(const std::filesystem::path& file, std::string_view text) {
   std::error_code error;
   const auto permissions = std::filesystem::status(file, error).permissions();
   std::filesystem::path backup = file;
@@ -355,7 +358,7 @@ Result<KnownHostsHashing> hash_known_hosts_file(const std::filesystem::path& fil
   temporary += ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << hashed->text;
+    out << text;
     out.flush();
     if (!out) {
       std::filesystem::remove(temporary, error);
@@ -371,7 +374,115 @@ Result<KnownHostsHashing> hash_known_hosts_file(const std::filesystem::path& fil
   if (std::filesystem::rename(temporary, file, error); error) {
     return io_error(file, "replace", error.value());
   }
+  return {};
+}
+
+// A line an update may delete: unmarked, and naming exactly `name`, as a
+// single plain name or as a hash of it. Lines with several names or
+// patterns may also speak for other hosts, so they stay.
+bool written_for_exactly(const KnownHostEntry& entry, std::string_view name) {
+  if (entry.marker != KnownHostMarker::None) return false;
+  if (entry.hashed) return entry.matches_name(name);
+  return to_lower_ascii(entry.hosts) == name;
+}
+
+bool holds_blob(const std::vector<Bytes>& blobs, const Bytes& blob) {
+  return std::find(blobs.begin(), blobs.end(), blob) != blobs.end();
+}
+
+}  // namespace
+
+Result<KnownHostsHashing> hash_known_hosts_file(const std::filesystem::path& file,
+                                                Botan::RandomNumberGenerator& rng) {
+  auto contents = read_whole_file(file);
+  if (!contents) return contents.take_error();
+  auto hashed = hash_known_hosts_text(*contents, file.string(), rng);
+  if (!hashed) return hashed;
+  if (Status replaced = replace_keeping_backup(file, hashed->text); !replaced) {
+    return replaced.take_error();
+  }
   return hashed;
+}
+
+hostkeys::KnownHostKeys known_host_keys_for_update(const KnownHosts& known_hosts,
+                                                   std::string_view name,
+                                                   std::string_view user_file) {
+  const std::string lowered = to_lower_ascii(name);
+  hostkeys::KnownHostKeys result;
+  for (const auto& entry : known_hosts.entries()) {
+    if (entry.marker == KnownHostMarker::CertAuthority) continue;
+    if (!entry.matches_name(lowered)) continue;
+    if (entry.marker == KnownHostMarker::Revoked) {
+      if (!holds_blob(result.revoked, entry.key_blob)) result.revoked.push_back(entry.key_blob);
+      continue;
+    }
+    if (!holds_blob(result.known, entry.key_blob)) result.known.push_back(entry.key_blob);
+    if (entry.file == user_file && written_for_exactly(entry, lowered) &&
+        !holds_blob(result.removable, entry.key_blob)) {
+      result.removable.push_back(entry.key_blob);
+    }
+  }
+  // A key also recorded where we may not delete it stays known: deleting
+  // our copy would change nothing.
+  std::erase_if(result.removable, [&](const Bytes& blob) {
+    return std::any_of(known_hosts.entries().begin(), known_hosts.entries().end(),
+                       [&](const KnownHostEntry& entry) {
+                         return entry.key_blob == blob && entry.matches_name(lowered) &&
+                                entry.marker == KnownHostMarker::None &&
+                                !(entry.file == user_file && written_for_exactly(entry, lowered));
+                       });
+  });
+  for (const auto& entry : known_hosts.entries()) {
+    if (entry.marker == KnownHostMarker::None && holds_blob(result.removable, entry.key_blob) &&
+        !entry.matches_name(lowered) && !holds_blob(result.also_for_other_hosts, entry.key_blob)) {
+      result.also_for_other_hosts.push_back(entry.key_blob);
+    }
+  }
+  return result;
+}
+
+Result<std::string> update_known_host_keys_text(std::string_view text, std::string_view name,
+                                                const std::vector<keys::PublicKey>& added,
+                                                const std::vector<Bytes>& removed, bool hashed,
+                                                Botan::RandomNumberGenerator& rng) {
+  const std::string lowered = to_lower_ascii(name);
+  std::string result;
+  for_each_line(text, [&](std::size_t, std::string_view line) {
+    if (!is_blank_or_comment(line)) {
+      KnownHostEntry entry;
+      const std::string_view trimmed = line.substr(line.find_first_not_of(" \t"));
+      if (parse_entry(trimmed, entry).empty() && written_for_exactly(entry, lowered) &&
+          holds_blob(removed, entry.key_blob)) {
+        return;
+      }
+    }
+    result.append(line).push_back('\n');
+  });
+  for (const auto& key : added) {
+    const std::string host_field =
+        hashed ? hash_known_hosts_name(lowered, random_salt(rng)) : lowered;
+    result += host_field + " " + key.type() + " " +
+              Botan::base64_encode(key.blob().data(), key.blob().size()) + "\n";
+  }
+  return result;
+}
+
+Status update_known_host_keys(const std::filesystem::path& file, std::string_view name,
+                              const std::vector<keys::PublicKey>& added,
+                              const std::vector<Bytes>& removed, bool hashed,
+                              Botan::RandomNumberGenerator& rng) {
+  std::error_code error;
+  if (!std::filesystem::exists(file, error)) {
+    if (Status created = create_parent_directories(file); !created) return created;
+    if (auto failed = platform::append_to_text_file(file, "")) {
+      return io_error(file, failed->action, failed->error_number);
+    }
+  }
+  auto contents = read_whole_file(file);
+  if (!contents) return contents.take_error();
+  auto updated = update_known_host_keys_text(*contents, name, added, removed, hashed, rng);
+  if (!updated) return updated.take_error();
+  return replace_keeping_backup(file, *updated);
 }
 
 }  // namespace ssh::config

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ssh/common.hpp"
+#include "ssh/hostkeys/host_key_rotation.hpp"
 #include "ssh/keys/keys.hpp"
 
 namespace Botan {
@@ -138,5 +139,33 @@ Result<KnownHostsHashing> hash_known_hosts_text(std::string_view text, std::stri
 // (as ssh-keygen -H does) and the file's permissions.
 Result<KnownHostsHashing> hash_known_hosts_file(const std::filesystem::path& file,
                                                 Botan::RandomNumberGenerator& rng);
+
+// Host key rotation (UpdateHostKeys) -------------------------------------------
+
+// What the loaded files hold for host `name` (known_hosts_name() or a
+// HostKeyAlias): keys on unmarked lines (known), @revoked ones, and the keys
+// an update may delete: those on lines of `user_file` written for exactly
+// this host (its one plain name, or a hash of it) and recorded nowhere else
+// for it, and which of those lines for other hosts hold too.
+hostkeys::KnownHostKeys known_host_keys_for_update(const KnownHosts& known_hosts,
+                                                   std::string_view name,
+                                                   std::string_view user_file);
+
+// The known_hosts text with the lines written for exactly `name` that hold
+// a `removed` key taken out, and a line per `added` key appended (the name
+// hashed when `hashed`). Every other line, comments and blank lines
+// included, stays as it was (trailing blanks aside). Lines that do not
+// parse are kept.
+Result<std::string> update_known_host_keys_text(std::string_view text, std::string_view name,
+                                                const std::vector<keys::PublicKey>& added,
+                                                const std::vector<Bytes>& removed, bool hashed,
+                                                Botan::RandomNumberGenerator& rng);
+
+// The same on a file, replaced whole (the original kept as "<file>.old",
+// permissions kept); a missing file is created.
+Status update_known_host_keys(const std::filesystem::path& file, std::string_view name,
+                              const std::vector<keys::PublicKey>& added,
+                              const std::vector<Bytes>& removed, bool hashed,
+                              Botan::RandomNumberGenerator& rng);
 
 }  // namespace ssh::config

@@ -551,4 +551,54 @@ std::optional<StreamlocalForwardRequest> StreamlocalForwardRequest::decode(ByteV
   return finish(in, std::move(request));
 }
 
+// --- Host key rotation (OpenSSH PROTOCOL 2.5) ------------------------------
+
+namespace {
+
+void encode_strings(wire::Writer& out, const std::vector<Bytes>& strings) {
+  for (const auto& value : strings) out.string(value);
+}
+
+// The strings run to the end of the data; the packet bounds how many there
+// can be, and callers bound how many they act on (limits::kMaxHostKeysAnnounced).
+std::optional<std::vector<Bytes>> decode_strings(ByteView data) {
+  wire::Reader in(data);
+  std::vector<Bytes> strings;
+  while (in.ok() && !in.at_end()) strings.push_back(to_bytes(in.string()));
+  if (!in.ok()) return std::nullopt;
+  return strings;
+}
+
+}  // namespace
+
+void HostKeysAnnouncement::encode(wire::Writer& out) const {
+  encode_strings(out, host_keys);
+}
+
+std::optional<HostKeysAnnouncement> HostKeysAnnouncement::decode(ByteView data) {
+  auto strings = decode_strings(data);
+  if (!strings) return std::nullopt;
+  return HostKeysAnnouncement{std::move(*strings)};
+}
+
+void HostKeysProveRequest::encode(wire::Writer& out) const {
+  encode_strings(out, host_keys);
+}
+
+std::optional<HostKeysProveRequest> HostKeysProveRequest::decode(ByteView data) {
+  auto strings = decode_strings(data);
+  if (!strings) return std::nullopt;
+  return HostKeysProveRequest{std::move(*strings)};
+}
+
+void HostKeysProveReply::encode(wire::Writer& out) const {
+  encode_strings(out, signatures);
+}
+
+std::optional<HostKeysProveReply> HostKeysProveReply::decode(ByteView data) {
+  auto strings = decode_strings(data);
+  if (!strings) return std::nullopt;
+  return HostKeysProveReply{std::move(*strings)};
+}
+
 }  // namespace ssh::connection

@@ -438,4 +438,33 @@ struct StreamlocalForwardRequest {
   static std::optional<StreamlocalForwardRequest> decode(ByteView data);
 };
 
+// Host key rotation (OpenSSH PROTOCOL 2.5). After user authentication the
+// server announces every host key it has (want_reply false); the client asks
+// it to prove the keys it does not know yet (want_reply true), and the reply
+// holds one signature per asked key, in the same order.
+
+struct HostKeysAnnouncement {
+  static constexpr std::string_view kType = "hostkeys-00@openssh.com";
+  std::vector<Bytes> host_keys;  // public key blobs, not parsed here
+
+  void encode(wire::Writer& out) const;
+  static std::optional<HostKeysAnnouncement> decode(ByteView data);
+};
+
+struct HostKeysProveRequest {
+  static constexpr std::string_view kType = "hostkeys-prove-00@openssh.com";
+  std::vector<Bytes> host_keys;
+
+  void encode(wire::Writer& out) const;
+  static std::optional<HostKeysProveRequest> decode(ByteView data);
+};
+
+// The REQUEST_SUCCESS data of a hostkeys-prove-00@openssh.com request.
+struct HostKeysProveReply {
+  std::vector<Bytes> signatures;  // signature blobs (string algorithm, string signature)
+
+  void encode(wire::Writer& out) const;
+  static std::optional<HostKeysProveReply> decode(ByteView data);
+};
+
 }  // namespace ssh::connection
