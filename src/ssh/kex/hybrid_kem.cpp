@@ -20,15 +20,6 @@
 namespace ssh::kex::internal {
 namespace {
 
-struct KemKeyPair {
-  Bytes public_key;
-  SecureBytes secret_key;
-};
-struct KemEncapsulation {
-  Bytes ciphertext;
-  SecureBytes shared_secret;
-};
-
 // What the hybrid needs from a KEM; one constant per KEM below.
 struct KemAlgorithm {
   std::string_view method_name;
@@ -40,46 +31,23 @@ struct KemAlgorithm {
   Result<SecureBytes> (*decapsulate)(ByteView secret_key, ByteView ciphertext);
 };
 
-// The KEM modules (mlkem768, sntrup761) have the same functions over their
-// own types.
-template <typename Encapsulation>
-Result<KemEncapsulation> to_kem_encapsulation(Result<Encapsulation> result) {
-  if (!result) return result.take_error();
-  return KemEncapsulation{std::move(result->ciphertext), std::move(result->shared_secret)};
-}
-
 const KemAlgorithm kMlkem768{
     "mlkem768x25519-sha256",
     "SHA-256",
     mlkem768::kPublicKeySize,
     mlkem768::kCiphertextSize,
-    [](Botan::RandomNumberGenerator& rng) {
-      auto pair = mlkem768::generate_key_pair(rng);
-      return KemKeyPair{std::move(pair.public_key), std::move(pair.secret_key)};
-    },
+    [](Botan::RandomNumberGenerator& rng) { return mlkem768::generate_key_pair(rng); },
     [](ByteView public_key, Botan::RandomNumberGenerator& rng) {
-      return to_kem_encapsulation(mlkem768::encapsulate(public_key, rng));
+      return mlkem768::encapsulate(public_key, rng);
     },
-    [](ByteView secret_key, ByteView ciphertext) {
-      return mlkem768::decapsulate(secret_key, ciphertext);
-    },
+    mlkem768::decapsulate,
 };
 
 const KemAlgorithm kSntrup761{
-    "sntrup761x25519-sha512",
-    "SHA-512",
-    sntrup761::kPublicKeySize,
-    sntrup761::kCiphertextSize,
-    [](Botan::RandomNumberGenerator& rng) {
-      auto pair = sntrup761::generate_key_pair(rng);
-      return KemKeyPair{std::move(pair.public_key), std::move(pair.secret_key)};
-    },
-    [](ByteView public_key, Botan::RandomNumberGenerator& rng) {
-      return to_kem_encapsulation(sntrup761::encapsulate(public_key, rng));
-    },
-    [](ByteView secret_key, ByteView ciphertext) {
-      return sntrup761::decapsulate(secret_key, ciphertext);
-    },
+    "sntrup761x25519-sha512",     "SHA-512",
+    sntrup761::kPublicKeySize,    sntrup761::kCiphertextSize,
+    sntrup761::generate_key_pair, sntrup761::encapsulate,
+    sntrup761::decapsulate,
 };
 
 class HybridKem final : public KexMethod {

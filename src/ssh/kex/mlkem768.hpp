@@ -8,21 +8,15 @@
 #include <cstddef>
 
 #include "ssh/common.hpp"
+#include "ssh/kex/kem.hpp"
 
 namespace ssh::kex::mlkem768 {
 
 inline constexpr std::size_t kPublicKeySize = 1184, kSecretKeySize = 2400, kCiphertextSize = 1088,
                              kSharedSecretSize = 32, kSeedSize = 32;
 
-struct KeyPair {
-  Bytes public_key;
-  SecureBytes secret_key;
-};
-
-struct Encapsulation {
-  Bytes ciphertext;
-  SecureBytes shared_secret;
-};
+using KeyPair = KemKeyPair;
+using Encapsulation = KemEncapsulation;
 
 // ML-KEM.KeyGen_internal(d, z) (FIPS 203 algorithm 16): deterministic, for known-answer tests.
 // d and z must be kSeedSize bytes each (a precondition: std::invalid_argument otherwise).

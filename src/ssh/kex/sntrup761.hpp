@@ -10,21 +10,15 @@
 #include <cstddef>
 
 #include "ssh/common.hpp"
+#include "ssh/kex/kem.hpp"
 
 namespace ssh::kex::sntrup761 {
 
 inline constexpr std::size_t kPublicKeySize = 1158, kSecretKeySize = 1763, kCiphertextSize = 1039,
                              kSharedSecretSize = 32;
 
-struct KeyPair {
-  Bytes public_key;
-  SecureBytes secret_key;
-};
-
-struct Encapsulation {
-  Bytes ciphertext;
-  SecureBytes shared_secret;
-};
+using KeyPair = KemKeyPair;
+using Encapsulation = KemEncapsulation;
 
 // Randomness is drawn from rng in the reference implementation's order and
 // amounts (one 4p-byte request per Small_random / Short_random, then rho), so
