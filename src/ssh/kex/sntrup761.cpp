@@ -212,11 +212,43 @@ void r3_multiply(Small& out, const Small& a, const Small& b) {
 // coefficient of g against f, swapping them (by mask) when delta says so.
 // v and r track the Bezout coefficient of the input; at the end delta is 0
 // exactly when the input is invertible, and v (reversed, scaled by 1/f[0])
-// is its reciprocal.
+// is its reciprocal. The two reciprocals differ only in how g and r are
+// reduced; the steps below are shared.
+using DivstepPolynomial = WipedArray<std::int16_t, kPadded>;
+
+// v *= x, within the p + 1 positions the iteration uses.
+inline void multiply_by_x(DivstepPolynomial& v) {
+  std::copy_backward(v.c.begin(), v.c.begin() + kP, v.c.begin() + kP + 1);
+  v[0] = 0;
+}
+
+// g /= x, once its constant coefficient has been made zero.
+inline void divide_by_x(DivstepPolynomial& g) {
+  std::copy(g.c.begin() + 1, g.c.begin() + kP + 1, g.c.begin());
+  g[kP] = 0;
+}
+
+// When delta > 0 and g[0] != 0: swap f with g and v with r and negate
+// delta; then delta += 1. By masks, without a branch on the secret.
+inline void divstep_swap(std::int32_t& delta, DivstepPolynomial& f, DivstepPolynomial& g,
+                         DivstepPolynomial& v, DivstepPolynomial& r) {
+  const std::int32_t swap = negative_mask(-delta) & nonzero_mask(g[0]);
+  delta ^= swap & (delta ^ -delta);
+  delta += 1;
+  const auto swap16 = static_cast<std::int16_t>(swap);
+  for (int i = 0; i < kPadded; ++i) {
+    const std::int16_t fg = static_cast<std::int16_t>(swap16 & (f[i] ^ g[i]));
+    f[i] ^= fg;
+    g[i] ^= fg;
+    const std::int16_t vr = static_cast<std::int16_t>(swap16 & (v[i] ^ r[i]));
+    v[i] ^= vr;
+    r[i] ^= vr;
+  }
+}
 
 // out = 1/in in R3. Returns 0 on success, -1 when in is not invertible.
 std::int32_t r3_reciprocal(Small& out, const Small& in) {
-  WipedArray<std::int16_t, kPadded> f, g, v, r;
+  DivstepPolynomial f, g, v, r;
   r[0] = 1;
   f[0] = 1;
   f[kP - 1] = -1;
@@ -225,24 +257,10 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
   std::int32_t delta = 1;
 
   for (int step = 0; step < 2 * kP - 1; ++step) {
-    // v *= x (within the p + 1 positions the iteration uses)
-    std::copy_backward(v.c.begin(), v.c.begin() + kP, v.c.begin() + kP + 1);
-    v[0] = 0;
+    multiply_by_x(v);
 
     const std::int32_t sign = -g[0] * f[0];
-    const std::int32_t swap = negative_mask(-delta) & nonzero_mask(g[0]);
-    delta ^= swap & (delta ^ -delta);
-    delta += 1;
-
-    const auto swap16 = static_cast<std::int16_t>(swap);
-    for (int i = 0; i < kPadded; ++i) {
-      const std::int16_t fg = static_cast<std::int16_t>(swap16 & (f[i] ^ g[i]));
-      f[i] ^= fg;
-      g[i] ^= fg;
-      const std::int16_t vr = static_cast<std::int16_t>(swap16 & (v[i] ^ r[i]));
-      v[i] ^= vr;
-      r[i] ^= vr;
-    }
+    divstep_swap(delta, f, g, v, r);
 
     const auto sign16 = static_cast<std::int16_t>(sign);
     for (int i = 0; i < kPadded; ++i) {
@@ -252,9 +270,7 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
       r[i] = freeze3_small(static_cast<std::int16_t>(r[i] + sign16 * v[i]));
     }
 
-    // g /= x: its constant coefficient is now zero
-    std::copy(g.c.begin() + 1, g.c.begin() + kP + 1, g.c.begin());
-    g[kP] = 0;
+    divide_by_x(g);
   }
 
   // f[0] is +-1, its own reciprocal.
@@ -266,7 +282,7 @@ std::int32_t r3_reciprocal(Small& out, const Small& in) {
 // out = 1/(3 in) in Rq. Always succeeds for the short f of key generation
 // (x^p - x - 1 is irreducible mod q), so the success mask is not returned.
 void rq_reciprocal_of_3x(ModQ& out, const Small& in) {
-  WipedArray<std::int16_t, kPadded> f, g, v, r;
+  DivstepPolynomial f, g, v, r;
   r[0] = fq_reciprocal(3);
   f[0] = 1;
   f[kP - 1] = -1;
@@ -275,23 +291,9 @@ void rq_reciprocal_of_3x(ModQ& out, const Small& in) {
   std::int32_t delta = 1;
 
   for (int step = 0; step < 2 * kP - 1; ++step) {
-    // v *= x (within the p + 1 positions the iteration uses)
-    std::copy_backward(v.c.begin(), v.c.begin() + kP, v.c.begin() + kP + 1);
-    v[0] = 0;
+    multiply_by_x(v);
 
-    const std::int32_t swap = negative_mask(-delta) & nonzero_mask(g[0]);
-    delta ^= swap & (delta ^ -delta);
-    delta += 1;
-
-    const auto swap16 = static_cast<std::int16_t>(swap);
-    for (int i = 0; i < kPadded; ++i) {
-      const std::int16_t fg = static_cast<std::int16_t>(swap16 & (f[i] ^ g[i]));
-      f[i] ^= fg;
-      g[i] ^= fg;
-      const std::int16_t vr = static_cast<std::int16_t>(swap16 & (v[i] ^ r[i]));
-      v[i] ^= vr;
-      r[i] ^= vr;
-    }
+    divstep_swap(delta, f, g, v, r);
 
     // g = f0 g - g0 f and r = f0 r - g0 v. Each Montgomery product is in
     // (-kQHalf - 81, kQHalf + 81) (|product| <= kQHalf^2), so their
@@ -307,9 +309,7 @@ void rq_reciprocal_of_3x(ModQ& out, const Small& in) {
           static_cast<std::int16_t>(montgomery_multiply(r[i], f0) - montgomery_multiply(v[i], g0)));
     }
 
-    // g /= x: its constant coefficient is now zero
-    std::copy(g.c.begin() + 1, g.c.begin() + kP + 1, g.c.begin());
-    g[kP] = 0;
+    divide_by_x(g);
   }
 
   const std::int32_t scale = fq_reciprocal(f[0]);
