@@ -116,28 +116,26 @@ Status Transport::switch_outgoing_compression() {
   }
   outgoing_compression_ = config_.role == Role::Client ? algorithms_.compression_client_to_server
                                                        : algorithms_.compression_server_to_client;
-  compressor_.reset();
-  if (!compression_starts_now(outgoing_compression_, user_authenticated_)) return {};
-  try {
-    compressor_ = std::make_unique<PayloadCompressor>();
-  } catch (const std::exception& error) {
-    return Error{DisconnectReason::CompressionError, error.what()};
-  }
-  logger()->debug("outgoing compression {} on", outgoing_compression_);
-  return {};
+  return restart_stream(compressor_, outgoing_compression_, "outgoing");
 }
 
 Status Transport::switch_incoming_compression() {
   incoming_compression_ = config_.role == Role::Client ? algorithms_.compression_server_to_client
                                                        : algorithms_.compression_client_to_server;
-  decompressor_.reset();
-  if (!compression_starts_now(incoming_compression_, user_authenticated_)) return {};
+  return restart_stream(decompressor_, incoming_compression_, "incoming");
+}
+
+template <class Stream>
+Status Transport::restart_stream(std::unique_ptr<Stream>& stream, std::string_view method,
+                                 std::string_view direction) {
+  stream.reset();
+  if (!compression_starts_now(method, user_authenticated_)) return {};
   try {
-    decompressor_ = std::make_unique<PayloadDecompressor>();
+    stream = std::make_unique<Stream>();
   } catch (const std::exception& error) {
     return Error{DisconnectReason::CompressionError, error.what()};
   }
-  logger()->debug("incoming compression {} on", incoming_compression_);
+  logger()->debug("{} compression {} on", direction, method);
   return {};
 }
 

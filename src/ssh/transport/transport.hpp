@@ -140,6 +140,10 @@ class Transport {
   Status switch_outgoing_compression();
   Status switch_incoming_compression();
   Status start_delayed_compression();
+  // A fresh stream for `method` in one direction, or none.
+  template <class Stream>
+  Status restart_stream(std::unique_ptr<Stream>& stream, std::string_view method,
+                        std::string_view direction);
 
   TransportConfig config_;
   TransportCallbacks& callbacks_;
