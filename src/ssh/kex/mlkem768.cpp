@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "ssh/kex/kex_internal.hpp"
+
 namespace ssh::kex::mlkem768 {
 namespace {
 
@@ -36,8 +38,8 @@ static_assert(kPublicKeySize == kEncodedVectorSize + 32);
 static_assert(kSecretKeySize == 2 * kEncodedVectorSize + 3 * 32);
 static_assert(kCiphertextSize == kCiphertextUSize + kCiphertextVSize);
 
-Error kex_failed(std::string message) {
-  return {DisconnectReason::KeyExchangeFailed, "ML-KEM-768: " + std::move(message)};
+Error kex_failed(const std::string& message) {
+  return internal::kex_failed("ML-KEM-768: " + message);
 }
 
 // Keeps the optimiser from turning mask arithmetic back into a branch on secret data.
