@@ -628,8 +628,9 @@ class HttpExchange {
 
   void read_chunked(const std::function<void(const std::uint8_t*, std::size_t)>& sink) {
     for (;;) {
-      std::string_view size_text = read_line(kMaxChunkSizeLine);
-      size_text = trim(size_text.substr(0, size_text.find(';')));
+      const std::string size_line = read_line(kMaxChunkSizeLine);
+      const std::string_view size_text =
+          trim(std::string_view(size_line).substr(0, size_line.find(';')));
       if (size_text.empty() || size_text.size() > 15) {
         throw ImageError("the server sent a malformed chunk size");
       }
