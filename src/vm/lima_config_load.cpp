@@ -92,6 +92,20 @@ std::optional<std::pair<int, std::string>> unreadable_text(std::string_view text
   return std::nullopt;
 }
 
+// The text is checked for non-printable characters before parsing, but a
+// quoted scalar's escapes ("\uFFFE") can still bring in the noncharacters
+// U+FFFE and U+FFFF, which YAML does not print and yaml-cpp cannot write
+// (it writes U+FFFD), so a config holding one would not read back the same.
+std::optional<std::string> noncharacter_in(std::string_view text) {
+  for (const std::string_view noncharacter : {"\xef\xbf\xbe", "\xef\xbf\xbf"}) {
+    if (text.find(noncharacter) != std::string_view::npos) {
+      return "the noncharacter " +
+             std::string(noncharacter == "\xef\xbf\xbe" ? "U+FFFE" : "U+FFFF") + " is not allowed";
+    }
+  }
+  return std::nullopt;
+}
+
 int line_of(const YAML::Node& node) {
   const int line = node.Mark().line;
   return line >= 0 ? line + 1 : 0;
@@ -141,6 +155,10 @@ class Reader {
     if (node.IsNull()) return std::nullopt;
     if (!node.IsScalar()) {
       error(node, path, "expected a string, got " + describe_node(node));
+      return std::nullopt;
+    }
+    if (const auto refused = noncharacter_in(node.Scalar())) {
+      error(node, path, *refused);
       return std::nullopt;
     }
     return node.Scalar();
@@ -215,6 +233,10 @@ class Reader {
     if (!mapping(node, path)) return values;
     for (const auto& entry : node) {
       const std::string key = entry.first.Scalar();
+      if (const auto refused = noncharacter_in(key)) {
+        error(entry.first, child_path(path, key), *refused);
+        continue;
+      }
       if (auto value = string(entry.second, child_path(path, key))) values[key] = *value;
     }
     return values;
@@ -493,19 +515,49 @@ void read_top_level(Reader& reader, const YAML::Node& root, LimaConfig& config) 
 
 // --- writing ---
 
+// Whether the text holds a character YAML (and our loader) takes only
+// escaped: C0 and C1 controls other than tab and line feed, DEL, and U+00A0
+// and the BOM, which yaml-cpp escapes in quotes but not in a literal block.
+// Such text reaches a config through escapes in a quoted scalar ("\e[1m").
+// (The loader refuses the noncharacters U+FFFE and U+FFFF, which yaml-cpp
+// cannot write at all.)
+bool needs_escapes(std::string_view text) {
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    const auto byte = static_cast<unsigned char>(text[at]);
+    if ((byte < 0x20 && byte != '\t' && byte != '\n') || byte == 0x7f) return true;
+    const auto next = [&](std::size_t offset) {
+      return at + offset < text.size() ? static_cast<unsigned char>(text[at + offset]) : 0;
+    };
+    if (byte == 0xc2 && next(1) >= 0x80 && next(1) <= 0xa0) return true;
+    if (byte == 0xef && next(1) == 0xbb && next(2) == 0xbf) return true;
+  }
+  return false;
+}
+
 // Scripts read best as literal blocks ("|"), but yaml-cpp writes those
 // without a chomping indicator, so a block reads back with exactly one final
-// newline; other multi-line text is written quoted with escapes.
+// newline; other multi-line text is written quoted with escapes, as is text
+// with characters that must be escaped (a literal block cannot escape).
 bool reads_back_as_literal(const std::string& value) {
   const std::size_t size = value.size();
   return size >= 2 && value[size - 1] == '\n' && value[size - 2] != '\n' && value[0] != ' ' &&
-         value[0] != '\t' && value[0] != '\n' && value.find('\r') == std::string::npos;
+         value[0] != '\t' && value[0] != '\n' && value.find('\r') == std::string::npos &&
+         !needs_escapes(value);
+}
+
+// yaml-cpp writes DEL unescaped even in double quotes unless told to escape
+// everything outside ASCII; only text that needs escapes is.
+void write_scalar(YAML::Emitter& out, const std::string& text) {
+  if (needs_escapes(text)) out << YAML::EscapeNonAscii;
+  out << text;
 }
 
 void write_string(YAML::Emitter& out, std::string_view key, const std::string& value) {
-  out << YAML::Key << std::string(key) << YAML::Value;
+  out << YAML::Key;
+  write_scalar(out, std::string(key));
+  out << YAML::Value;
   if (reads_back_as_literal(value)) out << YAML::Literal;
-  out << value;
+  write_scalar(out, value);
 }
 
 template <typename T>

@@ -232,6 +232,55 @@ TEST(LimaConfigLoad, AwkwardStringsSurviveARoundTrip) {
   EXPECT_EQ(loaded.config, config) << yaml;
 }
 
+// Found by fuzz_lima_yaml: a quoted "\e" loads as ESC, which the writer put
+// raw into a literal block that the loader then refused. Every character
+// escapes can bring in must be written escaped; non-ASCII text stays as it is.
+TEST(LimaConfigLoad, EscapedControlCharactersAreWrittenEscapedAndReadBack) {
+  const std::string del(1, '\x7f');
+  const std::string nul(1, '\0');
+  LimaConfig config;
+  config.message = "\x1b[1mbold\x1b[0m";
+  config.env = {{"DEL", "a" + del + "b"},
+                {"NUL", "a" + nul + "b"},
+                {"C1",
+                 "a\xc2\x85"
+                 "b\xc2\x9f"},
+                {"NBSP",
+                 "a\xc2\xa0"
+                 "b"},
+                {"BOM",
+                 "\xef\xbb\xbf"
+                 "bom"},
+                {"KEY\x1b" + del, "escaped key"}};
+  config.provision = {Provision{"user",
+                                "#!/bin/sh\x1b"
+                                "echo hello\n"},
+                      Provision{"system", "#!/bin/sh\necho " + del + "\n"}};
+  const std::string yaml = write_lima_config(config);
+  const auto loaded = load(yaml);
+  ASSERT_TRUE(loaded.ok()) << ::testing::PrintToString(texts(loaded.errors)) << yaml;
+  EXPECT_EQ(loaded.config, config) << yaml;
+
+  LimaConfig plain;
+  plain.message =
+      "Gr\xc3\xbc\xc3\x9f"
+      "e\n";
+  plain.provision = {Provision{"user", "#!/bin/sh\necho caf\xc3\xa9\n"}};
+  const std::string plain_yaml = write_lima_config(plain);
+  EXPECT_NE(plain_yaml.find("caf\xc3\xa9"), std::string::npos) << plain_yaml;
+  EXPECT_NE(plain_yaml.find("script: |"), std::string::npos) << plain_yaml;
+  EXPECT_EQ(load(plain_yaml).config, plain) << plain_yaml;
+
+  // U+FFFE and U+FFFF cannot be written back (yaml-cpp writes U+FFFD), so
+  // they are refused, in a value or in a key.
+  const auto refused = load("os: Linux\nmessage: \"a\\uFFFEb\"\nenv:\n  \"K\\uFFFF\": v\n");
+  EXPECT_EQ(
+      texts(refused.errors),
+      (std::vector<std::string>{"lima.yaml:2: message: the noncharacter U+FFFE is not allowed",
+                                "lima.yaml:4: env.K\xef\xbf\xbf: the noncharacter U+FFFF is not "
+                                "allowed"}));
+}
+
 TEST(LimaConfigLoad, FilledDefaultsReadBackEqual) {
   const HostFacts host{"jan", "1000", "/home/jan", "x86_64"};
   const LimaConfig filled = apply_builtin_defaults(full_config(), host);
