@@ -152,6 +152,12 @@ class MemoryFileSystem : public sftp::FileSystem {
     auto it = from->first->children.find(from->second);
     if (it == from->first->children.end()) return no_such_file("no such file");
     NodePtr moving = it->second;
+    // As rename(2) (EINVAL): a directory cannot move into itself; the tree
+    // would hold a cycle that nothing reaches from the root.
+    if (moving->kind == Node::Kind::Directory &&
+        (to->first == moving || holds(*moving, to->first.get()))) {
+      return failure("cannot move a directory into itself");
+    }
     auto& target = to->first->children[to->second];
     if (target == moving) return sftp::FsOk{};
     if (target && target->kind == Node::Kind::Directory &&
@@ -358,6 +364,15 @@ class MemoryFileSystem : public sftp::FileSystem {
     }
     return stack.back();
   }
+  // Whether node is somewhere below directory.
+  static bool holds(const Node& directory, const Node* node) {
+    for (const auto& [name, child] : directory.children) {
+      if (child.get() == node) return true;
+      if (child->kind == Node::Kind::Directory && holds(*child, node)) return true;
+    }
+    return false;
+  }
+
   sftp::FsResult<std::pair<NodePtr, std::string>> walk_parent(const std::string& path) {
     auto parts = split(path);
     if (parts.empty()) return failure("no parent");

@@ -492,6 +492,24 @@ TEST(SftpServerTest, RemoveRenameAndPosixRename) {
   EXPECT_EQ(client.code_of(Remove{client.id(), "/b"}), StatusCode::NoSuchFile);
 }
 
+// Found by fuzz_sftp_server (a leak: the in-memory tree held a cycle): a
+// directory renamed into its own subtree is refused, as rename(2) does with
+// EINVAL, and nothing moves.
+TEST(SftpServerTest, ADirectoryCannotBeRenamedIntoItself) {
+  Client client;
+  client.fs.add_file(in_root("/dir/sub/file"), "F");
+  EXPECT_EQ(client.code_of(Rename{client.id(), "/dir", "/dir/inside"}), StatusCode::Failure);
+  EXPECT_EQ(client.code_of(Rename{client.id(), "/dir", "/dir/sub/deeper"}), StatusCode::Failure);
+  Packet reply =
+      client.extended(ext::kPosixRename, ext::encode(ext::TwoPaths{"/dir", "/dir/sub/../sub/y"}));
+  EXPECT_EQ(std::get<Status>(reply).code, StatusCode::Failure);
+  EXPECT_EQ(client.fs.content(in_root("/dir/sub/file")), "F");
+  EXPECT_EQ(client.fs.find(in_root("/dir/inside")), nullptr);
+  // Beside itself is fine.
+  EXPECT_EQ(client.code_of(Rename{client.id(), "/dir", "/dir2"}), StatusCode::Ok);
+  EXPECT_EQ(client.fs.content(in_root("/dir2/sub/file")), "F");
+}
+
 TEST(SftpServerTest, RealpathClampsAtTheRootAndStartsAtTheStartDirectory) {
   auto options = Client::default_options();
   options.start_directory = "/home/u";
