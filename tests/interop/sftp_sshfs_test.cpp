@@ -478,6 +478,7 @@ class SftpSshfsTest : public ::testing::TestWithParam<Transport> {
   void mount_ours(const std::string& extra_server_args = "") {
     const fs::path work = temp_.path() / "ours";
     fs::create_directories(work);
+    mount_.reset();  // a remount: the old mount goes before the new one comes
     if (transport() == Transport::kStdio) {
       mount_ = SshfsMount::over_stdio(limactl_sftp_server(root(), extra_server_args), "/",
                                       temp_.path() / "mnt", work);

@@ -80,6 +80,11 @@ std::string SshfsMount::log() {
 }
 
 void SshfsMount::unmount() {
+  // Once only: the mount point may since carry another SshfsMount's mount
+  // (a remount replaces a unique_ptr, constructing the new one before the
+  // old one's destructor runs), which is not this object's to unmount.
+  if (unmounted_) return;
+  unmounted_ = true;
   if (mounted()) {
     if (!run_process({"fusermount", "-u", mount_point_.string()}).exited_with(0)) {
       // Still busy (a test failed with a file open): detach it anyway.

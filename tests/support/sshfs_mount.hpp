@@ -51,7 +51,8 @@ class SshfsMount {
   const std::filesystem::path& mount_point() const { return mount_point_; }
   // sshfs's and the server's output so far, and sshfs's state.
   std::string log();
-  // fusermount -u (then -uz if busy) and stop sshfs. Safe to call twice.
+  // fusermount -u (then -uz if busy) and stop sshfs. Acts once; later
+  // calls (the destructor's) do nothing.
   void unmount();
 
  private:
@@ -60,6 +61,7 @@ class SshfsMount {
   std::filesystem::path mount_point_;
   std::filesystem::path log_file_;
   std::unique_ptr<BackgroundProcess> process_;
+  bool unmounted_ = false;
 };
 
 }  // namespace testing_support
