@@ -13,6 +13,7 @@
 #include "ssh/client_session.hpp"
 #include "ssh/limits.hpp"
 #include "ssh/wire/writer.hpp"
+#include "support/session_pump.hpp"
 #include "support/transport_pair.hpp"
 
 namespace {
@@ -94,22 +95,7 @@ class ServerSessionTest : public ::testing::Test {
     client_->start(now_);
   }
 
-  static void move_bytes(auto& from, auto& to, TimePoint now) {
-    if (!from.has_output()) return;
-    Bytes bytes;
-    from.take_output(bytes);
-    auto space = to.prepare_receive(bytes.size());
-    std::copy(bytes.begin(), bytes.end(), space.begin());
-    (void)to.commit_received(bytes.size(), now);
-  }
-
-  void pump() {
-    for (int round = 0; round < 200; ++round) {
-      if (!client_->has_output() && !server_->has_output()) return;
-      move_bytes(*client_, *server_, now_);
-      move_bytes(*server_, *client_, now_);
-    }
-  }
+  void pump() { testing_support::pump_sessions(*client_, *server_, now_); }
 
   ClientSessionConfig client_with_keys(const std::vector<keys::PrivateKey>& private_keys) {
     ClientSessionConfig config;
