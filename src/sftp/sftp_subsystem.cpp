@@ -30,7 +30,7 @@ class SftpSubsystem : public ssh::net::InProcessCommand {
 
 std::unique_ptr<ssh::net::InProcessCommand> make_sftp_subsystem(const std::string& home_directory) {
   ServerOptions options;
-  options.root = "/";
+  options.root = std::string(1, '/');  // not "/": GCC 12 warns (-Wrestrict) falsely on that
   auto start = LocalFileSystem::served_path(home_directory);
   if (start.ok()) {
     options.start_directory = *start;
