@@ -515,21 +515,17 @@ void read_top_level(Reader& reader, const YAML::Node& root, LimaConfig& config) 
 
 // --- writing ---
 
-// Whether the text holds a character YAML (and our loader) takes only
-// escaped: C0 and C1 controls other than tab and line feed, DEL, and U+00A0
-// and the BOM, which yaml-cpp escapes in quotes but not in a literal block.
-// Such text reaches a config through escapes in a quoted scalar ("\e[1m").
-// (The loader refuses the noncharacters U+FFFE and U+FFFF, which yaml-cpp
-// cannot write at all.)
+// Whether the text holds a character that must be written escaped: one the
+// loader refuses raw (unreadable_text: controls other than tab, line feed
+// and carriage return, DEL, C1 controls), a carriage return (yaml-cpp
+// prints it raw in a plain scalar, where it reads back as a line break), or
+// one yaml-cpp escapes in quotes but prints raw in a literal block (NEL,
+// NBSP, the BOM). Such text reaches a config through escapes in a quoted
+// scalar ("\e[1m").
 bool needs_escapes(std::string_view text) {
-  for (std::size_t at = 0; at < text.size(); ++at) {
-    const auto byte = static_cast<unsigned char>(text[at]);
-    if ((byte < 0x20 && byte != '\t' && byte != '\n') || byte == 0x7f) return true;
-    const auto next = [&](std::size_t offset) {
-      return at + offset < text.size() ? static_cast<unsigned char>(text[at + offset]) : 0;
-    };
-    if (byte == 0xc2 && next(1) >= 0x80 && next(1) <= 0xa0) return true;
-    if (byte == 0xef && next(1) == 0xbb && next(2) == 0xbf) return true;
+  if (unreadable_text(text)) return true;
+  for (const std::string_view escaped_in_quotes : {"\r", "\xc2\x85", "\xc2\xa0", "\xef\xbb\xbf"}) {
+    if (text.find(escaped_in_quotes) != std::string_view::npos) return true;
   }
   return false;
 }
