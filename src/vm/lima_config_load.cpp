@@ -541,10 +541,11 @@ bool reads_back_as_literal(const std::string& value) {
          !needs_escapes(value);
 }
 
-// yaml-cpp writes DEL unescaped even in double quotes unless told to escape
-// everything outside ASCII; only text that needs escapes is.
+// Text that needs escapes is written double-quoted (yaml-cpp would write a
+// CR raw in a plain scalar) with everything outside ASCII escaped (yaml-cpp
+// writes DEL raw even in double quotes otherwise).
 void write_scalar(YAML::Emitter& out, const std::string& text) {
-  if (needs_escapes(text)) out << YAML::EscapeNonAscii;
+  if (needs_escapes(text)) out << YAML::DoubleQuoted << YAML::EscapeNonAscii;
   out << text;
 }
 

@@ -242,6 +242,7 @@ TEST(LimaConfigLoad, EscapedControlCharactersAreWrittenEscapedAndReadBack) {
   config.message = "\x1b[1mbold\x1b[0m";
   config.env = {{"DEL", "a" + del + "b"},
                 {"NUL", "a" + nul + "b"},
+                {"CR", "x86_\r\r"},
                 {"C1",
                  "a\xc2\x85"
                  "b\xc2\x9f"},
